@@ -38,9 +38,9 @@ TEST_SUITES :=
 BENCH_DEPS :=
 BENCH_CMDS :=
 
-include $(wildcard fw/fw.mk app/app.mk vboard/vboard.mk libusb/libusb.mk tests/tests.mk)
+include $(wildcard fw/fw.mk app/app.mk vboard/vboard.mk libusb/libusb.mk tests/fuzz/fuzz.mk tests/faults/faults.mk tests/e2e/e2e.mk)
 
-.PHONY: all build demo test test-run bench bench-run deps clean
+.PHONY: all build demo test test-run bench bench-run fuzz test-faults clean
 
 all:
 	@bash mk/deps.sh build host vboard

@@ -49,5 +49,7 @@ enum usb_hs usb_dev_in(struct usb_model *m, uint8_t addr, uint8_t ep, uint8_t *b
 void usb_dev_bus_reset(struct usb_model *m); /* SE0 >= 10 ms: ISTR.RESET */
 void usb_dev_sof(struct usb_model *m);       /* start of frame: FNR, ISTR.SOF */
 void usb_dev_suspend(struct usb_model *m);   /* idle bus >= 3 ms: ISTR.SUSP */
+/* CNTR.PDWN (transceiver off): what the board's vb_usb_powered_down answers. */
+bool usb_model_pdwn(const struct usb_model *m);
 
 #endif

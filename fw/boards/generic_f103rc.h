@@ -1,0 +1,15 @@
+/* generic_f103rc.h - the how-to's STM32F103RCT6 board (256 KiB, 2 KiB pages),
+ * BOOT1 jumper, fixed D+ pull-up. */
+#ifndef BOARD_H
+#define BOARD_H
+
+#define BOARD_NAME "generic_f103rc"
+#define BOARD_HSE_HZ 8000000u
+#define BOARD_LED_PORT 'C'
+#define BOARD_LED_PIN 13
+#define BOARD_LED_ACTIVE_LOW 1
+#define BOARD_ENTRY_PORT 'B' /* BOOT1 jumper */
+#define BOARD_ENTRY_PIN 2
+#define BOARD_ENTRY_ACTIVE_HIGH 1
+
+#endif

@@ -1,0 +1,320 @@
+#include "dfu.h"
+
+#include "config.h"
+#include "dfu_defs.h"
+#include "flash_writer.h"
+#include "memmap.h"
+#include "port.h"
+
+/* What the block waiting in DNLOAD-SYNC asks for. */
+enum op { OP_NONE, OP_NOP, OP_SET_ADDRESS, OP_ERASE, OP_MASS_ERASE, OP_UNPROTECT, OP_WRITE };
+
+static uint8_t dnload_buf[DFU_TRANSFER_SIZE];
+
+static struct {
+    uint8_t state;
+    uint8_t status;
+    uint8_t op;
+    bool run_op;  /* after the dfuDNBUSY answer's status stage */
+    bool leaving;
+    bool leave_now;
+    uint16_t block; /* wValue of the pending DNLOAD */
+    uint16_t len;
+    uint32_t pointer; /* DfuSe address pointer */
+    uint32_t op_addr;
+} d;
+
+uint8_t dfu_state(void)
+{
+    return d.state;
+}
+
+uint8_t dfu_status(void)
+{
+    return d.status;
+}
+
+bool dfu_leave_requested(void)
+{
+    return d.leave_now;
+}
+
+void dfu_reset(void)
+{
+    flash_drop();
+    d.state = dfuIDLE;
+    d.status = DFU_OK;
+    d.op = OP_NONE;
+    d.run_op = false;
+    d.leaving = false;
+    d.leave_now = false;
+    d.pointer = memmap.app_base;
+}
+
+/* An error keeps the first reason until CLRSTATUS. */
+static bool fail(uint8_t status)
+{
+    if (d.state != dfuERROR)
+        d.status = status;
+    d.state = dfuERROR;
+    return false;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t block_address(uint16_t block)
+{
+    return d.pointer + (uint32_t)(block - 2u) * DFU_TRANSFER_SIZE;
+}
+
+/* DfuSe command in dnload_buf: which op, and is it allowed at all. */
+static uint8_t decode_command(void)
+{
+    uint8_t cmd = dnload_buf[0];
+    d.op_addr = d.len == 5 ? le32(dnload_buf + 1) : 0;
+    if (cmd == DFUSE_GET && d.len == 1)
+        d.op = OP_NOP;
+    else if (cmd == DFUSE_SET_ADDRESS && d.len == 5)
+        d.op = OP_SET_ADDRESS;
+    else if (cmd == DFUSE_ERASE && d.len == 1)
+        d.op = OP_MASS_ERASE;
+    else if (cmd == DFUSE_ERASE && d.len == 5)
+        d.op = OP_ERASE;
+    else if (cmd == DFUSE_READ_UNPROTECT && d.len == 1)
+        d.op = OP_UNPROTECT;
+    else
+        return errUNKNOWN;
+    if (d.op == OP_ERASE)
+        return flash_check_range(d.op_addr, 1);
+    if (d.op == OP_UNPROTECT && !CFG_UNPROTECT)
+        return errTARGET;
+    return DFU_OK;
+}
+
+static uint8_t decode_pending(void)
+{
+    if (d.block == 0)
+        return decode_command();
+    d.op = OP_WRITE;
+    d.op_addr = block_address(d.block);
+    return flash_check_range(d.op_addr, d.len);
+}
+
+static uint32_t op_poll_ms(void)
+{
+    switch (d.op) {
+    case OP_ERASE:
+        return flash_erase_ms(1);
+    case OP_MASS_ERASE:
+        return flash_erase_ms((memmap.flash_end - memmap.app_base) / memmap.page_size);
+    case OP_UNPROTECT:
+        return flash_erase_ms(1);
+    case OP_WRITE:
+        return flash_write_ms(dnload_buf, d.len);
+    default:
+        return 0;
+    }
+}
+
+static uint8_t run_op(void)
+{
+    switch (d.op) {
+    case OP_SET_ADDRESS:
+        d.pointer = d.op_addr;
+        return DFU_OK;
+    case OP_ERASE:
+        return flash_erase(d.op_addr);
+    case OP_MASS_ERASE:
+        return flash_mass_erase();
+    case OP_UNPROTECT:
+        if (CFG_UNPROTECT)
+            port_read_unprotect(); /* does not return: the chip resets */
+        return errTARGET;
+    case OP_WRITE:
+        return flash_write(d.op_addr, dnload_buf, d.len);
+    default:
+        return DFU_OK;
+    }
+}
+
+static void put_status(uint8_t *r, uint32_t poll_ms)
+{
+    r[0] = d.status;
+    r[1] = (uint8_t)poll_ms;
+    r[2] = (uint8_t)(poll_ms >> 8);
+    r[3] = (uint8_t)(poll_ms >> 16);
+    r[4] = d.state;
+    r[5] = 0;
+}
+
+/* The first GETSTATUS after a block answers dfuDNBUSY with the expected
+ * duration; the flash work runs once that answer has been delivered. */
+static bool get_status(void)
+{
+    uint32_t poll_ms = 0;
+    if (d.state == dfuDNLOAD_SYNC) {
+        uint8_t st = decode_pending();
+        if (st) {
+            fail(st);
+        } else {
+            d.state = dfuDNBUSY;
+            d.run_op = true;
+            poll_ms = op_poll_ms();
+        }
+    } else if (d.state == dfuMANIFEST_SYNC) {
+        d.state = dfuMANIFEST;
+        d.leaving = true;
+    }
+    put_status(usbc_buf, poll_ms);
+    usbc_reply(usbc_buf, 6);
+    return true;
+}
+
+/* Zero-length DNLOAD: the host is done; commit the held-back vectors. */
+static bool dnload_end(void)
+{
+    uint8_t st = flash_commit();
+    if (st)
+        return fail(st);
+    d.state = dfuMANIFEST_SYNC;
+    return true;
+}
+
+static bool dnload(const struct usb_setup *s)
+{
+    if (d.state != dfuIDLE && d.state != dfuDNLOAD_IDLE)
+        return fail(errSTALLEDPKT);
+    if (s->wLength == 0)
+        return dnload_end();
+    if (s->wLength > DFU_TRANSFER_SIZE || s->wValue == 1)
+        return fail(errSTALLEDPKT);
+    d.block = s->wValue;
+    usbc_receive(dnload_buf);
+    return true;
+}
+
+bool dfu_data(unsigned len)
+{
+    d.len = (uint16_t)len;
+    d.op = OP_NONE;
+    d.state = dfuDNLOAD_SYNC;
+    return true;
+}
+
+static bool upload_commands(const struct usb_setup *s)
+{
+    static const uint8_t commands[] = {DFUSE_GET, DFUSE_SET_ADDRESS, DFUSE_ERASE,
+                                       DFUSE_READ_UNPROTECT};
+    usbc_reply(commands, sizeof commands);
+    d.state = s->wLength > sizeof commands ? dfuIDLE : dfuUPLOAD_IDLE;
+    return true;
+}
+
+static bool upload(const struct usb_setup *s)
+{
+    if (d.state != dfuIDLE && d.state != dfuUPLOAD_IDLE)
+        return fail(errSTALLEDPKT);
+    if (s->wLength > DFU_TRANSFER_SIZE || s->wValue == 1)
+        return fail(errSTALLEDPKT);
+    if (s->wValue == 0)
+        return upload_commands(s);
+    if (!CFG_UPLOAD)
+        return fail(errTARGET);
+    uint32_t addr = block_address(s->wValue);
+    if (addr < FLASH_BASE_ADDR || addr >= memmap.flash_end)
+        return fail(errADDRESS);
+    uint32_t len = memmap.flash_end - addr;
+    if (len > s->wLength)
+        len = s->wLength;
+    usbc_reply(port_mem(addr), len);
+    d.state = len < s->wLength ? dfuIDLE : dfuUPLOAD_IDLE;
+    return true;
+}
+
+static bool abort_request(void)
+{
+    switch (d.state) {
+    case dfuIDLE:
+    case dfuDNLOAD_SYNC:
+    case dfuDNLOAD_IDLE:
+    case dfuMANIFEST_SYNC:
+    case dfuUPLOAD_IDLE: {
+        uint8_t st = flash_commit();
+        if (st)
+            return fail(st);
+        d.state = dfuIDLE;
+        return true;
+    }
+    default:
+        return fail(errSTALLEDPKT);
+    }
+}
+
+static bool in_request(const struct usb_setup *s)
+{
+    switch (s->bRequest) {
+    case DFU_GETSTATUS:
+        return get_status();
+    case DFU_GETSTATE:
+        usbc_buf[0] = d.state;
+        usbc_reply(usbc_buf, 1);
+        return true;
+    case DFU_UPLOAD:
+        return upload(s);
+    default:
+        return fail(errSTALLEDPKT);
+    }
+}
+
+static bool out_request(const struct usb_setup *s)
+{
+    switch (s->bRequest) {
+    case DFU_DNLOAD:
+        return dnload(s);
+    case DFU_ABORT:
+        return s->wLength == 0 && abort_request();
+    case DFU_CLRSTATUS:
+        if (d.state != dfuERROR || s->wLength)
+            return fail(errSTALLEDPKT);
+        d.state = dfuIDLE;
+        d.status = DFU_OK;
+        return true;
+    case DFU_DETACH: /* leave without committing an unfinished session */
+        flash_drop();
+        d.leaving = s->wLength == 0;
+        return d.leaving;
+    default:
+        return fail(errSTALLEDPKT);
+    }
+}
+
+bool dfu_request(const struct usb_setup *s)
+{
+    if (s->wIndex != 0 || (s->bmRequestType & 0x1F) != 1)
+        return false;
+    if (d.state == dfuMANIFEST || d.state == dfuMANIFEST_WAIT_RESET) {
+        if (s->bRequest != DFU_GETSTATUS && s->bRequest != DFU_GETSTATE)
+            return false;
+    }
+    return s->bmRequestType & 0x80 ? in_request(s) : out_request(s);
+}
+
+void dfu_status_done(void)
+{
+    if (d.run_op) {
+        d.run_op = false;
+        uint8_t st = run_op();
+        d.op = OP_NONE;
+        if (st)
+            fail(st);
+        else
+            d.state = dfuDNLOAD_IDLE;
+    }
+    if (d.leaving) {
+        d.state = dfuMANIFEST_WAIT_RESET;
+        d.leave_now = true;
+    }
+}

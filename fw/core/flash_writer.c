@@ -1,0 +1,154 @@
+#include "flash_writer.h"
+
+#include <stdbool.h>
+
+#include "dfu_defs.h"
+#include "memmap.h"
+#include "port.h"
+
+static struct {
+    uint16_t held[FLASH_HELD_BYTES / 2];
+    uint8_t held_mask; /* bit n: held[n] came from the host */
+    bool started;      /* the old image has been made unbootable */
+} session;
+
+static uint16_t read_half(uint32_t addr)
+{
+    const uint8_t *p = port_mem(addr);
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+uint8_t flash_check_range(uint32_t addr, uint32_t len)
+{
+    uint64_t end = (uint64_t)addr + len;
+    if (addr < FLASH_BASE_ADDR || end > memmap.flash_end)
+        return errADDRESS;
+    if (addr < memmap.app_base)
+        return errTARGET;
+    return DFU_OK;
+}
+
+static uint8_t program_verified(uint32_t addr, uint16_t value)
+{
+    enum flash_result r = port_flash_program(addr, value);
+    if (r == FLASH_WRPRTERR)
+        return errWRITE;
+    if (r != FLASH_DONE)
+        return errPROG;
+    return read_half(addr) == value ? DFU_OK : errVERIFY;
+}
+
+/* The first change of a session makes the old image unbootable (NOR lets
+ * 0x0000 be written over anything), so a session that rewrites some pages
+ * and then dies never starts a half-old, half-new image. Erasing the first
+ * page does the same by itself. */
+static uint8_t start_session(bool erasing_first_page)
+{
+    if (session.started)
+        return DFU_OK;
+    session.started = true;
+    if (erasing_first_page)
+        return DFU_OK;
+    uint32_t sp = read_half(memmap.app_base) | (uint32_t)read_half(memmap.app_base + 2) << 16;
+    if (sp == 0xFFFFFFFFu || sp == 0)
+        return DFU_OK;
+    uint8_t st = program_verified(memmap.app_base, 0);
+    return st ? st : program_verified(memmap.app_base + 2, 0);
+}
+
+static uint8_t erase_verified(uint32_t page)
+{
+    enum flash_result r = port_flash_erase_page(page);
+    if (r != FLASH_DONE)
+        return errERASE;
+    const uint8_t *p = port_mem(page);
+    for (uint32_t i = 0; i < memmap.page_size; i++)
+        if (p[i] != 0xFF)
+            return errCHECK_ERASED;
+    return DFU_OK;
+}
+
+uint8_t flash_erase(uint32_t addr)
+{
+    uint8_t st = flash_check_range(addr, 1);
+    if (st)
+        return st;
+    uint32_t page = addr & ~(memmap.page_size - 1u);
+    st = start_session(page == memmap.app_base);
+    return st ? st : erase_verified(page);
+}
+
+uint8_t flash_mass_erase(void)
+{
+    session.started = true;
+    for (uint32_t page = memmap.app_base; page < memmap.flash_end; page += memmap.page_size) {
+        uint8_t st = erase_verified(page);
+        if (st)
+            return st;
+    }
+    return DFU_OK;
+}
+
+static uint8_t write_half(uint32_t addr, uint16_t value)
+{
+    uint32_t off = addr - memmap.app_base;
+    if (off < FLASH_HELD_BYTES) {
+        if (read_half(addr) != 0xFFFF)
+            return errPROG;
+        session.held[off / 2] = value;
+        session.held_mask |= (uint8_t)(1u << off / 2);
+        return DFU_OK;
+    }
+    if (value == 0xFFFF) /* erased already, or the read-back says why not */
+        return read_half(addr) == value ? DFU_OK : errVERIFY;
+    return program_verified(addr, value);
+}
+
+uint8_t flash_write(uint32_t addr, const uint8_t *data, uint32_t len)
+{
+    uint8_t st = flash_check_range(addr, len);
+    if (st || (addr & 1u))
+        return st ? st : errADDRESS;
+    st = start_session(false);
+    for (uint32_t i = 0; i < len && !st; i += 2) {
+        uint16_t v = data[i];
+        v |= (uint16_t)((i + 1 < len ? data[i + 1] : 0xFF) << 8);
+        st = write_half(addr + i, v);
+    }
+    return st;
+}
+
+/* Reset vector first, SP low half, SP high half last: until the very last
+ * half-word lands the SP reads 0xFFFFxxxx, which no check accepts. */
+uint8_t flash_commit(void)
+{
+    uint8_t st = DFU_OK;
+    for (unsigned i = 0; i < 4 && !st; i++) {
+        unsigned half = (i + 2) & 3; /* 2, 3, 0, 1 */
+        if (session.held_mask & (1u << half))
+            st = program_verified(memmap.app_base + 2 * half, session.held[half]);
+    }
+    flash_drop();
+    return st;
+}
+
+void flash_drop(void)
+{
+    session.held_mask = 0;
+    session.started = false;
+}
+
+uint32_t flash_erase_ms(uint32_t pages)
+{
+    return pages * 20u; /* tERASE typ. (DS5319 flash characteristics) */
+}
+
+/* tPROG typ. 52.5 us per half-word; erased half-words are skipped. */
+uint32_t flash_write_ms(const uint8_t *data, uint32_t len)
+{
+    uint32_t halves = 0;
+    for (uint32_t i = 0; i < len; i += 2)
+        if (data[i] != 0xFF || (i + 1 < len && data[i + 1] != 0xFF))
+            halves++;
+    return (halves * 525u + 9999u) / 10000u;
+}

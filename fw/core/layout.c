@@ -1,0 +1,47 @@
+#include "layout.h"
+
+#include "memmap.h"
+
+static char *put_text(char *p, const char *s)
+{
+    while (*s)
+        *p++ = *s++;
+    return p;
+}
+
+static char *put_dec(char *p, uint32_t v)
+{
+    char tmp[10];
+    unsigned n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* "<pages>*00<1|2>K<type>": pages are 1 or 2 KiB on the F103. */
+static char *put_segment(char *p, uint32_t bytes, char type)
+{
+    p = put_dec(p, bytes / memmap.page_size);
+    p = put_text(p, "*00");
+    *p++ = (char)('0' + memmap.page_size / 1024u);
+    *p++ = 'K';
+    *p++ = type;
+    return p;
+}
+
+/* dfu-util keeps only the low three bits of the type letter (1 readable,
+ * 2 erasable, 4 writeable), so '`' (0x60) is "no access" and 'f' is
+ * erase+write without read-back. */
+unsigned layout_string(char out[LAYOUT_MAX], bool readable)
+{
+    char *p = put_text(out, "@Internal Flash  /0x08000000/");
+    p = put_segment(p, memmap.app_base - 0x08000000u, readable ? 'a' : '`');
+    *p++ = ',';
+    p = put_segment(p, memmap.flash_end - memmap.app_base, readable ? 'g' : 'f');
+    *p = 0;
+    return (unsigned)(p - out);
+}

@@ -1,0 +1,34 @@
+/* port_stm32f1.h - what the STM32F1 port's files offer each other. */
+#ifndef PORT_STM32F1_H
+#define PORT_STM32F1_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* clock.c */
+void clock_init_72mhz(void);
+void delay_ms(uint32_t ms, uint32_t sysclk_hz);
+
+/* gpio.c: board pins (fw/boards/<name>.h) */
+bool entry_pin_active(void); /* leaves GPIO clocks and config as at reset */
+void led_on(void);
+void usb_bus_detach(void);   /* host sees a disconnect until usb_bus_attach */
+void usb_bus_attach(void);
+
+/* bkp.c */
+bool bkp_take_magic(void);
+bool bkp_double_reset(void);
+
+/* usb.c */
+void usb_start(void);
+void usb_poll(void);
+void usb_stop(void);
+
+/* system.c */
+void system_reset(void) __attribute__((noreturn));
+void jump_to_app(uint32_t base) __attribute__((noreturn));
+
+/* option_bytes.c */
+void option_bytes_apply(void);
+
+#endif

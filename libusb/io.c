@@ -1,0 +1,171 @@
+/*
+ * io.c - requests on an open handle: control (and bulk/interrupt) URBs, the
+ * standard requests libusb wraps, interface bookkeeping.
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+#define STD_TIMEOUT_MS 1000
+
+API int libusb_control_transfer(libusb_device_handle *h, uint8_t request_type, uint8_t request,
+                                uint16_t value, uint16_t index, unsigned char *data,
+                                uint16_t length, unsigned int timeout)
+{
+    uint8_t setup[8] = {request_type,         request,
+                        (uint8_t)value,       (uint8_t)(value >> 8),
+                        (uint8_t)index,       (uint8_t)(index >> 8),
+                        (uint8_t)length,      (uint8_t)(length >> 8)};
+    if (length && !data)
+        return LIBUSB_ERROR_INVALID_PARAM;
+    int r = usbip_urb(&h->conn, request_type & LIBUSB_ENDPOINT_IN, setup, data, length, timeout);
+    /* errno as usbfs leaves it: lsusb tells an expected stall (EPIPE) from
+     * a real failure by errno, not by the return value. */
+    if (r == LIBUSB_ERROR_PIPE)
+        errno = EPIPE;
+    else if (r == LIBUSB_ERROR_TIMEOUT)
+        errno = ETIMEDOUT;
+    else if (r == LIBUSB_ERROR_NO_DEVICE)
+        errno = ENODEV;
+    else if (r < 0)
+        errno = EIO;
+    return r;
+}
+
+static int data_transfer(libusb_device_handle *h, unsigned char endpoint, unsigned char *data,
+                         int length, int *transferred, unsigned int timeout)
+{
+    if ((endpoint & 0x0F) == 0)
+        return LIBUSB_ERROR_INVALID_PARAM;
+    int r = usbip_urb(&h->conn, endpoint, NULL, data, length, timeout);
+    if (transferred)
+        *transferred = r > 0 ? r : 0;
+    return r < 0 ? r : 0;
+}
+
+API int libusb_bulk_transfer(libusb_device_handle *h, unsigned char endpoint, unsigned char *data,
+                             int length, int *transferred, unsigned int timeout)
+{
+    return data_transfer(h, endpoint, data, length, transferred, timeout);
+}
+
+API int libusb_interrupt_transfer(libusb_device_handle *h, unsigned char endpoint,
+                                  unsigned char *data, int length, int *transferred,
+                                  unsigned int timeout)
+{
+    return data_transfer(h, endpoint, data, length, transferred, timeout);
+}
+
+/* 1 if the active configuration has interface number n, 0 if not, 1 also
+ * when we could not read the configuration (nothing to check against). */
+static int has_interface(struct libusb_device *dev, int n)
+{
+    int len;
+    const uint8_t *p = usbi_find_config(dev, dev->active_config, &len);
+    if (!p && dev->nconfigs)
+        p = dev->configs[0], len = dev->config_len[0];
+    if (!p)
+        return 1;
+    struct libusb_config_descriptor *c;
+    if (usbi_parse_config(p, len, &c) < 0)
+        return 1;
+    int found = 0;
+    for (int i = 0; i < c->bNumInterfaces && !found; i++)
+        found = c->interface[i].num_altsetting &&
+                c->interface[i].altsetting[0].bInterfaceNumber == n;
+    libusb_free_config_descriptor(c);
+    return found;
+}
+
+/* Claiming is local: a USB/IP importer already owns the whole device. */
+API int libusb_claim_interface(libusb_device_handle *h, int n)
+{
+    if (n < 0 || n >= 32)
+        return LIBUSB_ERROR_INVALID_PARAM;
+    if (!has_interface(h->dev, n))
+        return LIBUSB_ERROR_NOT_FOUND;
+    if (h->conn.fd < 0)
+        return LIBUSB_ERROR_NO_DEVICE;
+    h->claimed |= 1u << n;
+    return 0;
+}
+
+API int libusb_release_interface(libusb_device_handle *h, int n)
+{
+    if (n < 0 || n >= 32)
+        return LIBUSB_ERROR_INVALID_PARAM;
+    if (!(h->claimed & 1u << n))
+        return LIBUSB_ERROR_NOT_FOUND;
+    h->claimed &= ~(1u << n);
+    return 0;
+}
+
+API int libusb_set_interface_alt_setting(libusb_device_handle *h, int n, int alt)
+{
+    if (n < 0 || n >= 32 || alt < 0 || alt > 255)
+        return LIBUSB_ERROR_INVALID_PARAM;
+    if (!(h->claimed & 1u << n))
+        return LIBUSB_ERROR_NOT_FOUND;
+    int r = libusb_control_transfer(h, LIBUSB_RECIPIENT_INTERFACE, LIBUSB_REQUEST_SET_INTERFACE,
+                                    (uint16_t)alt, (uint16_t)n, NULL, 0, STD_TIMEOUT_MS);
+    return r < 0 ? r : 0;
+}
+
+API int libusb_set_configuration(libusb_device_handle *h, int config)
+{
+    /* -1 is libusb's "unconfigured", which is configuration value 0 on the wire. */
+    uint16_t v = config < 0 ? 0 : (uint16_t)config;
+    int r = libusb_control_transfer(h, LIBUSB_RECIPIENT_DEVICE, LIBUSB_REQUEST_SET_CONFIGURATION,
+                                    v, 0, NULL, 0, STD_TIMEOUT_MS);
+    if (r < 0)
+        return r;
+    h->dev->active_config = (uint8_t)v;
+    return 0;
+}
+
+API int libusb_get_configuration(libusb_device_handle *h, int *config)
+{
+    uint8_t v = 0;
+    int r = libusb_control_transfer(h, LIBUSB_ENDPOINT_IN, LIBUSB_REQUEST_GET_CONFIGURATION, 0, 0,
+                                    &v, 1, STD_TIMEOUT_MS);
+    if (r == LIBUSB_ERROR_NO_DEVICE)
+        return r;
+    *config = r == 1 ? v : h->dev->active_config; /* fall back on what the server said */
+    return 0;
+}
+
+API int libusb_clear_halt(libusb_device_handle *h, unsigned char endpoint)
+{
+    int r = libusb_control_transfer(h, LIBUSB_RECIPIENT_ENDPOINT, LIBUSB_REQUEST_CLEAR_FEATURE,
+                                    0 /* ENDPOINT_HALT */, endpoint, NULL, 0, STD_TIMEOUT_MS);
+    return r < 0 ? r : 0;
+}
+
+/* No kernel drivers on the far side of USB/IP that we could see or move. */
+API int libusb_kernel_driver_active(libusb_device_handle *h, int n)
+{
+    (void)h;
+    (void)n;
+    return 0;
+}
+
+API int libusb_detach_kernel_driver(libusb_device_handle *h, int n)
+{
+    (void)h;
+    (void)n;
+    return LIBUSB_ERROR_NOT_FOUND;
+}
+
+API int libusb_attach_kernel_driver(libusb_device_handle *h, int n)
+{
+    (void)h;
+    (void)n;
+    return LIBUSB_ERROR_NOT_FOUND;
+}
+
+API int libusb_set_auto_detach_kernel_driver(libusb_device_handle *h, int enable)
+{
+    (void)h;
+    (void)enable;
+    return 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * usbip_client.h - the client side of the USB/IP wire protocol
+ * (Linux Documentation/usb/usbip_protocol.rst): device list, import, and
+ * synchronous URBs with timeout and unlink. Knows nothing of libusb objects,
+ * only its error codes.
+ */
+#ifndef LIBUSB_USBIP_CLIENT_H
+#define LIBUSB_USBIP_CLIENT_H
+
+#include <stdint.h>
+
+struct usbip_server {
+    char host[256];
+    char port[16];
+};
+
+/* One exported device as OP_REP_DEVLIST / OP_REP_IMPORT describe it. */
+struct usbip_devinfo {
+    char path[257];
+    char busid[33];
+    uint32_t busnum, devnum, speed;
+    uint16_t vid, pid, bcd;
+    uint8_t cls, subcls, proto, cfgval, nconfigs, nifaces;
+};
+
+#define USBIP_MAX_STALE 8
+
+/* An imported device: the TCP connection that carries its URBs. */
+struct usbip_conn {
+    int fd;          /* -1 when closed */
+    uint32_t seqnum; /* last seqnum used */
+    uint32_t devid;  /* busnum << 16 | devnum of the import reply */
+    int debug;
+    /* URBs we unlinked but whose RET_SUBMIT may still come: an IN reply
+     * carries data we must consume to stay in step with the stream. */
+    uint32_t stale_seq[USBIP_MAX_STALE];
+    uint8_t stale_in[USBIP_MAX_STALE];
+    int nstale;
+};
+
+/* Parses "host:port,host:port" (NULL or empty: 127.0.0.1:3240). Returns the
+ * number of servers; *out is malloc'd. */
+int usbip_parse_servers(const char *spec, struct usbip_server **out);
+
+/* OP_REQ_DEVLIST. Returns the device count (*out malloc'd, may be NULL when
+ * 0) or -1 when the server cannot be reached or answers nonsense. */
+int usbip_devlist(const struct usbip_server *s, struct usbip_devinfo **out, int debug);
+
+#define USBIP_IMPORT_OK 0
+#define USBIP_IMPORT_REFUSED 1 /* server answered with a non-zero status */
+#define USBIP_IMPORT_UNREACHABLE (-1)
+/* OP_REQ_IMPORT on a new connection; on success c is ready for URBs and
+ * info (if not NULL) holds the reply's device block. */
+int usbip_import(const struct usbip_server *s, const char *busid, struct usbip_conn *c,
+                 struct usbip_devinfo *info, int debug);
+void usbip_close(struct usbip_conn *c);
+
+/* One URB on endpoint address ep (bit 7 = IN). setup is the 8-byte setup
+ * packet for control transfers (ep 0/0x80), else NULL. timeout_ms 0 waits
+ * forever. Returns the bytes transferred or a LIBUSB_ERROR code. */
+int usbip_urb(struct usbip_conn *c, uint8_t ep, const uint8_t *setup, uint8_t *buf, int len,
+              unsigned timeout_ms);
+
+#endif

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# size.sh ELF          prints the bootloader's flash and RAM figures
+# size.sh --check ELF  the size-budget suite: fails over 4096 B flash
+#                      (text+data) or 2048 B RAM (data+bss+stack)
+set -u
+check=0
+[ "${1:-}" = --check ] && { check=1; shift; }
+elf=$1
+read -r text data bss _ < <(arm-none-eabi-size "$elf" | tail -1)
+flash=$((text + data)); ram=$((data + bss))
+estack=$(arm-none-eabi-nm "$elf" | awk '$3 == "_estack" {print $1}')
+echo "size $elf: flash $flash bytes (text $text + data $data), RAM $ram bytes (data+bss incl. stack), stack top 0x$estack"
+[ $check -eq 1 ] || exit 0
+pass=0; fail=0
+verdict() { if [ "$1" -eq 0 ]; then pass=$((pass + 1)); echo "ok $2"; else fail=$((fail + 1)); echo "FAIL $2"; fi; }
+[ "$flash" -le 4096 ]; verdict $? "flash $flash <= 4096"
+[ "$ram" -le 2048 ]; verdict $? "RAM $ram <= 2048"
+[ "$estack" = 20000800 ]; verdict $? "stack top 0x$estack == 0x20000800"
+echo "size: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,341 @@
+/* The DFU / DfuSe state machine as stock dfu-util 0.11 drives it, and
+ * every error it reports. */
+#include <stdlib.h>
+
+#include "dfu.h"
+#include "dfu_defs.h"
+#include "memmap.h"
+#include "sim.h"
+#include "testing.h"
+
+#define APP 0x08002000u
+
+static uint8_t st[6];
+static uint8_t image[5000];
+
+static void fresh(void)
+{
+    sim_init(64, APP);
+    for (unsigned i = 0; i < sizeof image; i++)
+        image[i] = (uint8_t)(i * 31 + 7);
+    uint32_t sp = 0x20005000, pc = APP + 0x101;
+    memcpy(image, &sp, 4);
+    memcpy(image + 4, &pc, 4);
+}
+
+static void status(void)
+{
+    memset(st, 0xEE, sizeof st);
+    CHECK_EQ(dfu_getstatus(st), 6);
+}
+
+static void expect_error(uint8_t err)
+{
+    status();
+    CHECK_EQ(st[4], dfuERROR);
+    CHECK_EQ(st[0], err);
+    CHECK_EQ(dfu_clrstatus(), 0);
+    status();
+    CHECK_EQ(st[4], dfuIDLE);
+    CHECK_EQ(st[0], DFU_OK);
+}
+
+TEST(starts_idle_with_zero_poll)
+{
+    fresh();
+    status();
+    CHECK_EQ(st[0], DFU_OK);
+    CHECK_EQ(st[4], dfuIDLE);
+    CHECK_EQ(poll_ms(st), 0);
+    uint8_t s = 0xEE;
+    CHECK_EQ(sim_ctrl_in(0xA1, DFU_GETSTATE, 0, 0, 1, &s), 1);
+    CHECK_EQ(s, dfuIDLE);
+}
+
+TEST(command_answers_dnbusy_then_runs_after_the_status)
+{
+    fresh();
+    CHECK_EQ(dfuse_cmd(0x41, APP + 0x400, true), 5);
+    CHECK_EQ(dfu_state(), dfuDNLOAD_SYNC);
+    CHECK_EQ(sim.erases, 0);
+    status();
+    CHECK_EQ(st[4], dfuDNBUSY);
+    CHECK_EQ(poll_ms(st), 20);
+    CHECK_EQ(sim.erases, 1); /* done once the status stage completed */
+    status();
+    CHECK_EQ(st[4], dfuDNLOAD_IDLE);
+    CHECK_EQ(st[0], DFU_OK);
+    CHECK_EQ(poll_ms(st), 0);
+}
+
+TEST(set_address_and_write_poll_timeouts)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x41, APP + 0x400, true), 0);
+    CHECK_EQ(dfuse_cmd(0x21, APP + 0x400, true), 5);
+    status();
+    CHECK_EQ(st[4], dfuDNBUSY);
+    CHECK_EQ(poll_ms(st), 0);
+    status();
+    CHECK_EQ(dfu_dnload(2, image, 1024), 1024);
+    status();
+    CHECK_EQ(st[4], dfuDNBUSY);
+    CHECK_EQ(poll_ms(st), 27);
+    status();
+    CHECK_EQ(st[4], dfuDNLOAD_IDLE);
+    CHECK(memcmp(sim.flash + 0x2400, image, 1024) == 0, "block not written");
+}
+
+TEST(block_n_addresses_pointer_plus_n_minus_2_times_transfer_size)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x41, APP + 0x1000, true), 0);
+    CHECK_EQ(dfuse_run(0x41, APP + 0x1400, true), 0);
+    CHECK_EQ(dfuse_run(0x21, APP + 0x1000, true), 0);
+    CHECK_EQ(dfu_block_run(3, image, 100), 0);
+    CHECK(memcmp(sim.flash + 0x3400, image, 100) == 0, "block 3 not at pointer + 1024");
+}
+
+TEST(full_download_holds_vectors_until_abort)
+{
+    fresh();
+    CHECK_EQ(dfu_util_download(APP, image, sizeof image), 0);
+    CHECK(memcmp(sim.flash + 0x2000, image, sizeof image) == 0, "image not in flash");
+}
+
+TEST(vectors_stay_erased_while_the_session_is_open)
+{
+    fresh();
+    for (uint32_t p = APP; p < APP + 2048; p += 1024)
+        CHECK_EQ(dfuse_run(0x41, p, true), 0);
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_block_run(2, image, 1024), 0);
+    CHECK_EQ(sim_word(APP), 0xFFFFFFFF);
+    CHECK_EQ(sim_word(APP + 4), 0xFFFFFFFF);
+    CHECK_EQ(dfu_abort(), 0);
+    CHECK(memcmp(sim.flash + 0x2000, image, 8) == 0, "vectors not committed by ABORT");
+}
+
+TEST(leave_answers_manifest_then_requests_the_reset)
+{
+    fresh();
+    CHECK_EQ(dfu_util_download(APP, image, 2048), 0);
+    CHECK(!dfu_leave_requested(), "leaving early");
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_dnload(2, 0, 0), 0);
+    CHECK(!dfu_leave_requested(), "left before GETSTATUS");
+    status();
+    CHECK_EQ(st[4], dfuMANIFEST);
+    CHECK_EQ(st[0], DFU_OK);
+    CHECK(dfu_leave_requested(), "no reset after manifestation");
+    CHECK_EQ(dfu_state(), dfuMANIFEST_WAIT_RESET);
+    CHECK_EQ(dfu_abort(), SIM_STALL);
+}
+
+TEST(leave_commits_an_unaborted_session)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x41, APP, true), 0);
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_block_run(2, image, 1024), 0);
+    CHECK_EQ(dfu_util_leave(APP), 0);
+    CHECK(memcmp(sim.flash + 0x2000, image, 8) == 0, "vectors not committed at leave");
+}
+
+TEST(erase_of_bootloader_is_errTARGET)
+{
+    fresh();
+    CHECK_EQ(dfuse_cmd(0x41, 0x08000000, true), 5);
+    expect_error(errTARGET);
+    CHECK_EQ(sim.erases, 0);
+}
+
+TEST(erase_outside_flash_is_errADDRESS)
+{
+    fresh();
+    CHECK_EQ(dfuse_cmd(0x41, 0x08010000, true), 5);
+    expect_error(errADDRESS);
+}
+
+TEST(write_outside_region_is_refused_before_busy)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x21, 0x08001C00, true), 0);
+    CHECK_EQ(dfu_dnload(2, image, 1024), 1024);
+    expect_error(errTARGET);
+    CHECK_EQ(dfuse_run(0x21, 0x0800FC00, true), 0);
+    CHECK_EQ(dfu_dnload(3, image, 1024), 1024);
+    expect_error(errADDRESS);
+    CHECK_EQ(sim.programs, 0);
+}
+
+TEST(unknown_command_and_bad_lengths_are_errUNKNOWN)
+{
+    static const uint8_t cmds[][6] = {{0x55}, {0x21, 0, 0}, {0x41, 0, 0x20, 0, 8, 0}, {0x92, 0}};
+    static const uint16_t lens[] = {1, 3, 6, 2};
+    for (int i = 0; i < 4; i++) {
+        fresh();
+        CHECK_EQ(dfu_dnload(0, cmds[i], lens[i]), lens[i]);
+        expect_error(errUNKNOWN);
+    }
+}
+
+TEST(read_unprotect_is_refused_by_default)
+{
+    fresh();
+    CHECK_EQ(dfuse_cmd(0x92, 0, false), 1);
+    expect_error(errTARGET);
+    CHECK_EQ(sim.unprotects, 0);
+}
+
+TEST(program_errors_reach_bstatus)
+{
+    fresh();
+    memset(sim.flash + 0x2800, 0x12, 0x800);
+    CHECK_EQ(dfuse_run(0x21, APP + 0x800, true), 0); /* not erased: PGERR */
+    CHECK_EQ(dfu_block_run(2, image + 16, 64), errPROG);
+    CHECK_EQ(dfu_clrstatus(), 0);
+    CHECK_EQ(dfuse_run(0x41, APP + 0x800, true), 0);
+    sim.stuck_bits = 0x8000;
+    CHECK_EQ(dfuse_run(0x21, APP + 0x800, true), 0);
+    CHECK_EQ(dfu_block_run(2, image + 16, 64), errVERIFY);
+    CHECK_EQ(dfu_clrstatus(), 0);
+    sim.wrp_below = 0x08010000;
+    CHECK_EQ(dfuse_run(0x21, APP + 0xC00, true), 0);
+    CHECK_EQ(dfu_block_run(2, image + 16, 64), errWRITE);
+    CHECK_EQ(dfu_clrstatus(), 0);
+    CHECK_EQ(dfuse_run(0x41, APP + 0xC00, true), errERASE);
+    CHECK_EQ(dfu_clrstatus(), 0);
+    sim.wrp_below = 0;
+    sim.erase_fail_at = APP + 0x1000;
+    CHECK_EQ(dfuse_run(0x41, APP + 0x1000, true), errCHECK_ERASED);
+}
+
+TEST(mass_erase_erases_the_application_only)
+{
+    fresh();
+    memset(sim.flash, 0x5A, 64 * 1024);
+    CHECK_EQ(dfuse_cmd(0x41, 0, false), 1);
+    status();
+    CHECK_EQ(st[4], dfuDNBUSY);
+    CHECK_EQ(poll_ms(st), 56 * 20);
+    status();
+    CHECK_EQ(st[4], dfuDNLOAD_IDLE);
+    CHECK_EQ(sim.flash[0x1FFF], 0x5A);
+    CHECK_EQ(sim.flash[0x2000], 0xFF);
+    CHECK_EQ(sim.flash[0xFFFF], 0xFF);
+}
+
+TEST(oversized_dnload_stalls_with_errSTALLEDPKT)
+{
+    fresh();
+    CHECK_EQ(dfu_dnload(2, image, 1025), SIM_STALL);
+    expect_error(errSTALLEDPKT);
+    CHECK_EQ(dfu_dnload(1, image, 16), SIM_STALL);
+    expect_error(errSTALLEDPKT);
+}
+
+TEST(requests_in_the_wrong_state_stall)
+{
+    fresh();
+    CHECK_EQ(dfu_clrstatus(), SIM_STALL); /* not in dfuERROR */
+    expect_error(errSTALLEDPKT);
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0); /* now dfuDNLOAD-IDLE */
+    CHECK_EQ(dfu_upload(2, image, 64), SIM_STALL);
+    expect_error(errSTALLEDPKT);
+    CHECK_EQ(sim_ctrl_out(0x21, 9, 0, 0, 0, 0), SIM_STALL); /* no such request */
+    expect_error(errSTALLEDPKT);
+}
+
+TEST(first_error_is_kept_until_clrstatus)
+{
+    fresh();
+    CHECK_EQ(dfuse_cmd(0x41, 0x08000000, true), 5);
+    status();
+    CHECK_EQ(st[0], errTARGET);
+    CHECK_EQ(dfu_abort(), SIM_STALL);
+    CHECK_EQ(dfu_dnload(0, image, 1), SIM_STALL);
+    status();
+    CHECK_EQ(st[4], dfuERROR);
+    CHECK_EQ(st[0], errTARGET);
+}
+
+TEST(upload_blocks_and_short_end)
+{
+    uint8_t got[1024];
+    fresh();
+    for (unsigned i = 0; i < 64 * 1024; i++)
+        sim.flash[i] = (uint8_t)(i ^ i >> 8);
+    CHECK_EQ(dfuse_run(0x21, 0x0800F000, true), 0);
+    CHECK_EQ(dfu_abort(), 0);
+    for (uint16_t b = 2; b < 6; b++) {
+        CHECK_EQ(dfu_upload(b, got, 1024), 1024);
+        CHECK(memcmp(got, sim.flash + 0xF000 + (b - 2) * 1024, 1024) == 0, "block %u", b);
+        CHECK_EQ(dfu_state(), dfuUPLOAD_IDLE);
+    }
+    CHECK_EQ(dfu_upload(6, got, 1024), SIM_STALL); /* past the end of flash */
+    expect_error(errADDRESS);
+    CHECK_EQ(dfuse_run(0x21, 0x08000000, true), 0); /* the bootloader reads back */
+    CHECK_EQ(dfu_abort(), 0);
+    CHECK_EQ(dfu_upload(2, got, 100), 100);
+    CHECK(memcmp(got, sim.flash, 100) == 0, "bootloader bytes");
+}
+
+TEST(upload_block_zero_lists_the_commands)
+{
+    uint8_t got[16];
+    fresh();
+    CHECK_EQ(dfu_upload(0, got, 16), 4);
+    CHECK(memcmp(got, "\x00\x21\x41\x92", 4) == 0, "command list");
+    CHECK_EQ(dfu_state(), dfuIDLE);
+}
+
+TEST(set_interface_drops_the_session)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x41, APP, true), 0);
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_block_run(2, image, 1024), 0);
+    CHECK_EQ(sim_ctrl_out(0x01, 11, 0, 0, 0, 0), 0);
+    status();
+    CHECK_EQ(st[4], dfuIDLE);
+    CHECK_EQ(dfu_abort(), 0);
+    CHECK_EQ(sim_word(APP), 0xFFFFFFFF);
+}
+
+TEST(bus_reset_drops_the_session)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x41, APP, true), 0);
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_block_run(2, image, 1024), 0);
+    sim_bus_reset();
+    CHECK_EQ(dfu_util_leave(APP), 0);
+    CHECK_EQ(sim_word(APP), 0xFFFFFFFF);
+}
+
+TEST(detach_leaves_without_commit)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x41, APP, true), 0);
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_block_run(2, image, 1024), 0);
+    CHECK_EQ(sim_ctrl_out(0x21, DFU_DETACH, 1000, 0, 0, 0), 0);
+    CHECK(dfu_leave_requested(), "DETACH ignored");
+    CHECK_EQ(sim_word(APP), 0xFFFFFFFF);
+}
+
+TEST(second_dfu_util_recovers_a_board_left_mid_update)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x41, APP, true), 0);
+    CHECK_EQ(dfuse_cmd(0x41, APP + 0x400, true), 5); /* killed before GETSTATUS */
+    CHECK_EQ(dfu_util_download(APP, image, sizeof image), 0);
+    CHECK_EQ(dfu_util_leave(APP), 0);
+    CHECK(memcmp(sim.flash + 0x2000, image, sizeof image) == 0, "image not in flash");
+}
+
+int main(void)
+{
+    return run_tests();
+}

@@ -1,0 +1,147 @@
+/* Interrupted updates never start: power is cut after every possible
+ * number of flash operations of a dfu-util download; the reboot must find
+ * DFU mode or a complete image (old or new), never a partial one, and a
+ * fresh update must then succeed. */
+#include "boot.h"
+#include "crc32_soft.h"
+#include "dfu.h"
+#include "dfuboot_abi.h"
+#include "memmap.h"
+#include "sim.h"
+#include "testing.h"
+
+#define APP 0x08002000u
+#define OLD_LEN 6144u
+#define NEW_LEN 5000u
+
+static uint8_t old_img[OLD_LEN], new_img[NEW_LEN + 4], boot_bytes[APP - 0x08000000];
+
+static void make(uint8_t *img, unsigned len, unsigned seed, bool stamp)
+{
+    for (unsigned i = 0; i < len; i++)
+        img[i] = (uint8_t)(i * seed + (i >> 7));
+    uint32_t w[11] = {0x20004000 + seed * 16, APP + 0x201};
+    memcpy(w + 2, img + 8, 5 * 4);
+    w[DFUBOOT_STAMP_WORD_MAGIC] = stamp ? DFUBOOT_STAMP_MAGIC : 0;
+    unsigned padded = (len + 3) & ~3u;
+    w[DFUBOOT_STAMP_WORD_LENGTH] = padded;
+    memcpy(img, w, 11 * 4);
+    if (stamp) {
+        for (unsigned i = len; i < padded; i++)
+            img[i] = 0xFF;
+        uint32_t crc = crc32_soft(0xFFFFFFFF, w, 7);
+        crc = crc32_soft(crc, (const uint32_t *)(const void *)(img + 44), padded / 4 - 11);
+        w[DFUBOOT_STAMP_WORD_CRC] = crc;
+        w[DFUBOOT_STAMP_WORD_NCRC] = ~crc;
+        memcpy(img, w, 11 * 4);
+    }
+}
+
+static bool app_is(const uint8_t *img, unsigned len)
+{
+    return memcmp(sim.flash + (APP - 0x08000000), img, len) == 0;
+}
+
+static enum boot_reason reboot(bool strict)
+{
+    struct boot_inputs in = {false, false, false};
+    sim.ops_left = -1;
+    memmap_init(sim.flash_kib, APP);
+    sim_bus_reset();
+    return boot_decide(&in, strict);
+}
+
+struct campaign {
+    unsigned cuts, partial, bricks, dfu, old_app, new_app;
+};
+
+static void one_cut(long k, bool strict, struct campaign *c)
+{
+    sim_init(64, APP);
+    for (unsigned i = 0; i < sizeof boot_bytes; i++)
+        boot_bytes[i] = (uint8_t)(i * 3);
+    sim_put(0x08000000, boot_bytes, sizeof boot_bytes);
+    sim_put(APP, old_img, OLD_LEN);
+    sim.ops_left = k;
+    if (dfu_util_download(APP, new_img, NEW_LEN) == 0)
+        dfu_util_leave(APP);
+    c->cuts++;
+    enum boot_reason why = reboot(strict);
+    if (why == BOOT_APP) {
+        if (app_is(old_img, OLD_LEN))
+            c->old_app++;
+        else if (app_is(new_img, NEW_LEN))
+            c->new_app++;
+        else
+            c->partial++;
+    } else {
+        c->dfu++;
+    }
+    CHECK(memcmp(sim.flash, boot_bytes, sizeof boot_bytes) == 0, "cut %ld: bootloader changed",
+          k);
+    bool ok = dfu_util_download(APP, new_img, NEW_LEN) == 0 && dfu_util_leave(APP) == 0 &&
+              reboot(strict) == BOOT_APP && app_is(new_img, NEW_LEN);
+    if (!ok)
+        c->bricks++;
+}
+
+static void campaign(bool stamp, bool strict)
+{
+    struct campaign c = {0};
+    make(old_img, OLD_LEN, 5, stamp);
+    make(new_img, NEW_LEN, 11, stamp);
+    for (long k = 0; k < 2600; k++)
+        one_cut(k, strict, &c);
+    printf("  %s: %u cuts: %u DFU, %u old app, %u new app, %u partial, %u bricks\n",
+           stamp ? "stamped" : "unstamped", c.cuts, c.dfu, c.old_app, c.new_app, c.partial,
+           c.bricks);
+    CHECK_EQ(c.partial, 0);
+    CHECK_EQ(c.bricks, 0);
+    CHECK(c.new_app > 0, "no cut late enough to finish the update");
+    CHECK(c.dfu > 0, "no cut inside the update");
+}
+
+TEST(power_cut_at_every_flash_operation_stamped)
+{
+    campaign(true, false);
+}
+
+TEST(power_cut_at_every_flash_operation_unstamped)
+{
+    campaign(false, false);
+}
+
+TEST(session_not_touching_first_page_kills_the_old_image)
+{
+    uint8_t page[1024];
+    make(old_img, OLD_LEN, 5, false);
+    for (long k = 0; k < 520; k += 7) {
+        sim_init(64, APP);
+        sim_put(APP, old_img, OLD_LEN);
+        memset(page, 0x33, sizeof page);
+        sim.ops_left = k;
+        dfu_util_download(APP + 0x1000, page, sizeof page);
+        enum boot_reason why = reboot(false);
+        bool old_complete = app_is(old_img, OLD_LEN);
+        CHECK(why != BOOT_APP || old_complete, "cut %ld: half-overwritten old image starts", k);
+    }
+}
+
+TEST(killed_dfu_util_then_bus_reset_never_starts)
+{
+    make(new_img, NEW_LEN, 11, false);
+    sim_init(64, APP);
+    CHECK_EQ(dfuse_run(0x41, APP, true), 0);
+    CHECK_EQ(dfuse_run(0x41, APP + 0x400, true), 0);
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_block_run(2, new_img, 1024), 0);
+    CHECK_EQ(dfu_block_run(3, new_img + 1024, 1024), 0);
+    sim_bus_reset(); /* unplugged */
+    CHECK_EQ(dfu_abort(), 0);
+    CHECK(reboot(false) != BOOT_APP, "partial image starts");
+}
+
+int main(void)
+{
+    return run_tests();
+}

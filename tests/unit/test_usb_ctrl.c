@@ -1,0 +1,267 @@
+/* The endpoint 0 pipeline and the standard requests: descriptors, wLength
+ * handling, STALL for anything unsupported, SET_ADDRESS timing. */
+#include "config.h"
+#include "dfu.h"
+#include "dfu_defs.h"
+#include "layout.h"
+#include "sim.h"
+#include "testing.h"
+
+static uint8_t buf[1100];
+
+static int get_desc(uint8_t type, uint8_t index, uint16_t len)
+{
+    memset(buf, 0xEE, sizeof buf);
+    return sim_ctrl_in(0x80, 6, (uint16_t)(type << 8 | index), type == 3 && index ? 0x0409 : 0,
+                       len, buf);
+}
+
+static void fresh(void)
+{
+    sim_init(128, 0x08002000);
+}
+
+TEST(device_descriptor)
+{
+    fresh();
+    CHECK_EQ(get_desc(1, 0, 255), 18);
+    CHECK_EQ(buf[0], 18);
+    CHECK_EQ(buf[1], 1);
+    CHECK_EQ(buf[2] | buf[3] << 8, 0x0210);
+    CHECK_EQ(buf[7], 64);
+    CHECK_EQ(buf[8] | buf[9] << 8, 0x0483);
+    CHECK_EQ(buf[10] | buf[11] << 8, 0xDF11);
+    CHECK_EQ(buf[16], 3); /* iSerialNumber */
+    CHECK_EQ(buf[17], 1);
+    CHECK(sim_error == 0, "%s", sim_error);
+}
+
+TEST(configuration_descriptor_has_dfuse_functional_descriptor)
+{
+    fresh();
+    CHECK_EQ(get_desc(2, 0, 9), 9); /* the host first asks for 9 bytes */
+    CHECK_EQ(buf[9], 0xEE);
+    CHECK_EQ(buf[2] | buf[3] << 8, 27);
+    CHECK_EQ(get_desc(2, 0, 255), 27);
+    const uint8_t *intf = buf + 9, *func = buf + 18;
+    CHECK_EQ(intf[5], 0xFE);
+    CHECK_EQ(intf[6], 1);
+    CHECK_EQ(intf[7], 2);
+    CHECK_EQ(intf[8], 4);
+    CHECK_EQ(func[0], 9);
+    CHECK_EQ(func[1], 0x21);
+    CHECK_EQ(func[2], 0x0B); /* download, upload, will detach */
+    CHECK_EQ(func[5] | func[6] << 8, 1024);
+    CHECK_EQ(func[7] | func[8] << 8, 0x011A);
+    CHECK_EQ(get_desc(2, 1, 255), SIM_STALL);
+}
+
+static void ascii_of(const uint8_t *d, char *out)
+{
+    unsigned n = (d[0] - 2u) / 2u;
+    for (unsigned i = 0; i < n; i++) {
+        CHECK_EQ(d[3 + 2 * i], 0);
+        out[i] = (char)d[2 + 2 * i];
+    }
+    out[n] = 0;
+}
+
+TEST(string_descriptors)
+{
+    char s[128];
+    fresh();
+    CHECK_EQ(get_desc(3, 0, 255), 4);
+    CHECK_EQ(buf[2] | buf[3] << 8, 0x0409);
+    CHECK(get_desc(3, 1, 255) > 2, "manufacturer");
+    CHECK(get_desc(3, 2, 255) > 2, "product");
+    CHECK_EQ(get_desc(3, 3, 255), 50);
+    ascii_of(buf, s);
+    CHECK(strcmp(s, "0A192837465564738291A0AF") == 0, "serial %s", s);
+    int n = get_desc(3, 4, 255);
+    ascii_of(buf, s);
+    CHECK_EQ(n, 2 + 2 * (int)strlen(s));
+    CHECK(strcmp(s, "@Internal Flash  /0x08000000/8*001Ka,120*001Kg") == 0, "layout %s", s);
+    CHECK_EQ(get_desc(3, 5, 255), SIM_STALL);
+    CHECK_EQ(get_desc(3, 0xEE, 255), SIM_STALL);
+}
+
+TEST(serial_is_the_unique_id_in_address_order)
+{
+    char s[128];
+    fresh();
+    static const uint8_t uid[12] = {0xFF, 0x00, 0x12, 0xAB, 0xCD, 0xEF, 1, 2, 3, 4, 5, 0x99};
+    memcpy(sim.uid, uid, 12);
+    get_desc(3, 3, 255);
+    ascii_of(buf, s);
+    CHECK(strcmp(s, "FF0012ABCDEF010203040599") == 0, "serial %s", s);
+}
+
+TEST(short_wlength_truncates_never_overruns)
+{
+    fresh();
+    CHECK_EQ(get_desc(3, 4, 2), 2);
+    CHECK_EQ(buf[2], 0xEE);
+    CHECK_EQ(get_desc(1, 0, 1), 1);
+    CHECK_EQ(buf[1], 0xEE);
+    CHECK_EQ(get_desc(3, 4, 64), 64); /* exactly one packet */
+    CHECK_EQ(buf[64], 0xEE);
+    CHECK(sim_error == 0, "%s", sim_error);
+}
+
+TEST(zero_wlength_get_has_only_a_status_stage)
+{
+    fresh();
+    CHECK_EQ(get_desc(1, 0, 0), 0);
+    CHECK_EQ(buf[0], 0xEE);
+    CHECK(sim_error == 0, "%s", sim_error);
+}
+
+TEST(bos_and_microsoft_os_20)
+{
+    fresh();
+    int n = get_desc(15, 0, 255);
+    CHECK_EQ(n, 5 + 28 + 24);
+    CHECK_EQ(buf[2] | buf[3] << 8, n);
+    CHECK_EQ(buf[4], 2);
+    CHECK_EQ(buf[5 + 1], 16);
+    CHECK_EQ(buf[5 + 2], 5); /* platform capability */
+    CHECK_EQ(buf[5 + 4], 0xDF);
+    uint8_t vendor = buf[5 + 26];
+    uint16_t set_len = (uint16_t)(buf[5 + 24] | buf[5 + 25] << 8);
+    n = sim_ctrl_in(0xC0, vendor, 0, 7, 255, buf);
+    CHECK_EQ(n, set_len);
+    CHECK_EQ(buf[8] | buf[9] << 8, set_len);
+    CHECK(memcmp(buf + 14, "WINUSB\0\0", 8) == 0, "compatible ID");
+    CHECK_EQ(sim_ctrl_in(0xC0, vendor, 0, 8, 255, buf), SIM_STALL);
+}
+
+TEST(webusb_landing_page)
+{
+    fresh();
+    get_desc(15, 0, 255);
+    const uint8_t *cap = buf + 5 + 28;
+    CHECK_EQ(cap[4], 0x38);
+    uint8_t vendor = cap[22];
+    int n = sim_ctrl_in(0xC0, vendor, 1, 2, 255, buf);
+    CHECK_EQ(n, 3 + (int)strlen(CFG_WEBUSB_URL));
+    CHECK_EQ(buf[1], 3);
+    CHECK_EQ(buf[2], 1);
+    CHECK(memcmp(buf + 3, CFG_WEBUSB_URL, strlen(CFG_WEBUSB_URL)) == 0, "URL");
+    CHECK_EQ(sim_ctrl_in(0xC0, vendor, 2, 2, 255, buf), SIM_STALL);
+}
+
+TEST(set_address_applies_after_status_stage)
+{
+    fresh();
+    CHECK_EQ(sim_ctrl_out(0x00, 5, 42, 0, 0, 0), 0);
+    CHECK_EQ(sim_address(), 42);
+    CHECK_EQ(sim_ctrl_out(0x00, 5, 200, 0, 0, 0), SIM_STALL);
+    CHECK_EQ(sim_address(), 42);
+}
+
+TEST(configuration_and_interface)
+{
+    fresh();
+    CHECK_EQ(sim_ctrl_in(0x80, 8, 0, 0, 1, buf), 1);
+    CHECK_EQ(buf[0], 0);
+    CHECK_EQ(sim_ctrl_out(0x00, 9, 1, 0, 0, 0), 0);
+    CHECK_EQ(sim_ctrl_in(0x80, 8, 0, 0, 1, buf), 1);
+    CHECK_EQ(buf[0], 1);
+    CHECK_EQ(sim_ctrl_out(0x00, 9, 2, 0, 0, 0), SIM_STALL);
+    CHECK_EQ(sim_ctrl_in(0x81, 10, 0, 0, 1, buf), 1);
+    CHECK_EQ(buf[0], 0);
+    CHECK_EQ(sim_ctrl_out(0x01, 11, 0, 0, 0, 0), 0);
+    CHECK_EQ(sim_ctrl_out(0x01, 11, 1, 0, 0, 0), SIM_STALL);
+    CHECK_EQ(sim_ctrl_out(0x01, 11, 0, 1, 0, 0), SIM_STALL);
+}
+
+TEST(get_status_and_features)
+{
+    fresh();
+    buf[0] = buf[1] = 0xEE;
+    CHECK_EQ(sim_ctrl_in(0x80, 0, 0, 0, 2, buf), 2);
+    CHECK_EQ(buf[0] | buf[1] << 8, 0);
+    CHECK_EQ(sim_ctrl_out(0x02, 1, 0, 0x80, 0, 0), 0); /* CLEAR_FEATURE(HALT) ep0 */
+    CHECK_EQ(sim_ctrl_out(0x00, 3, 1, 0, 0, 0), SIM_STALL); /* remote wakeup */
+    CHECK_EQ(sim_ctrl_out(0x00, 3, 2, 0, 0, 0), SIM_STALL); /* test mode */
+}
+
+TEST(unsupported_requests_stall_and_the_next_one_works)
+{
+    fresh();
+    CHECK_EQ(get_desc(6, 0, 10), SIM_STALL); /* device qualifier: full speed only */
+    CHECK_EQ(sim_ctrl_out(0x00, 7, 0x0100, 0, 0, 0), SIM_STALL); /* SET_DESCRIPTOR */
+    CHECK_EQ(sim_ctrl_in(0x82, 12, 0, 0, 2, buf), SIM_STALL); /* SYNCH_FRAME */
+    CHECK_EQ(sim_ctrl_in(0x00, 6, 0x0100, 0, 18, buf), SIM_STALL); /* wrong direction */
+    CHECK_EQ(sim_ctrl_out(0x80, 5, 3, 0, 0, 0), SIM_STALL);
+    CHECK_EQ(sim_ctrl_in(0xE0, 0, 0, 0, 2, buf), SIM_STALL); /* reserved type */
+    CHECK_EQ(sim_ctrl_in(0xC0, 0x55, 0, 0, 2, buf), SIM_STALL);
+    CHECK_EQ(sim_ctrl_out(0x00, 9, 1, 0, 4, (const uint8_t *)"abcd"), SIM_STALL);
+    CHECK_EQ(get_desc(1, 0, 18), 18);
+}
+
+TEST(dfu_requests_to_another_interface_stall)
+{
+    fresh();
+    CHECK_EQ(sim_ctrl_in(0xA1, DFU_GETSTATUS, 0, 1, 6, buf), SIM_STALL);
+    CHECK_EQ(sim_ctrl_in(0xA2, DFU_GETSTATUS, 0, 0, 6, buf), SIM_STALL);
+    CHECK_EQ(sim_ctrl_in(0xA1, DFU_GETSTATUS, 0, 0, 6, buf), 6);
+}
+
+TEST(oversized_out_packet_is_clipped_to_wlength)
+{
+    uint8_t big[64];
+    memset(big, 0x41, sizeof big);
+    fresh();
+    CHECK(sim_setup(0x21, DFU_DNLOAD, 0, 0, 5), "DNLOAD setup stalled");
+    CHECK(sim_rx_armed(), "data stage not armed");
+    sim_raw_out(big, sizeof big); /* 64 bytes where 5 were announced */
+    CHECK(!sim_stalled(), "stalled");
+    CHECK_EQ(dfu_state(), dfuDNLOAD_SYNC);
+}
+
+TEST(short_packet_before_wlength_stalls)
+{
+    uint8_t data[10] = {0x41};
+    fresh();
+    CHECK(sim_setup(0x21, DFU_DNLOAD, 2, 0, 100), "DNLOAD setup stalled");
+    sim_raw_out(data, sizeof data);
+    CHECK(sim_stalled(), "short data stage accepted");
+    CHECK(dfu_state() != dfuDNLOAD_SYNC, "block accepted");
+    CHECK_EQ(get_desc(1, 0, 18), 18);
+}
+
+TEST(setup_of_wrong_size_stalls)
+{
+    fresh();
+    sim_setup_raw((const uint8_t *)"\x80\x06\x00\x01", 4);
+    CHECK(sim_stalled(), "4-byte SETUP accepted");
+    CHECK_EQ(get_desc(1, 0, 18), 18);
+}
+
+TEST(stray_out_packet_is_ignored)
+{
+    fresh();
+    sim_raw_out((const uint8_t *)"\x80\x06\x00\x01", 4);
+    CHECK_EQ(get_desc(1, 0, 18), 18);
+}
+
+TEST(zlp_ends_a_reply_on_a_packet_boundary)
+{
+    uint8_t st[6];
+    fresh();
+    /* 64 bytes left before the end of flash, 128 asked: 64 + ZLP */
+    CHECK_EQ(dfuse_run(0x21, 0x08020000 - 64, true), 0);
+    CHECK_EQ(dfu_abort(), 0);
+    memset(buf, 0xEE, sizeof buf);
+    CHECK_EQ(dfu_upload(2, buf, 128), 64);
+    CHECK_EQ(buf[64], 0xEE);
+    CHECK(sim_error == 0, "%s", sim_error);
+    CHECK_EQ(dfu_getstatus(st), 6);
+    CHECK_EQ(st[4], dfuIDLE);
+}
+
+int main(void)
+{
+    return run_tests();
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# integration.sh VBOARD FWDIR - runs small Thumb programs (tests/vboard/fw)
+# in the real board (CPU + models) and checks the events they cause.
+# Each program reports through GPIO: PA1=1 pass, PA2=1 fail.
+set -u
+VB=$1; FW=$2
+pass=0; fail=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+ok()  { pass=$((pass + 1)); [ -n "${TEST_VERBOSE:-}" ] && echo "ok   $1"; return 0; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; sed 's/^/   | /' "$tmp/out" | tail -12; }
+run() { timeout 20 "$VB" --fast --port 0 "$@" >"$tmp/out" 2>&1; echo $? >"$tmp/rc"; }
+has() { grep -qE "$1" "$tmp/out"; }
+
+# PM0056 2.3.7: SysTick exception entry/return, registers preserved, 1 ms ticks.
+run --exit-after 0.3 "$FW/systick.elf"
+if has '\] gpio PA1=1' && ! has 'PA2=1' && has '^\[   0\.05000[0-9]\] gpio PA3=1'; then ok systick_exception_entry_return
+else bad systick_exception_entry_return "want PA3=1 at 50 ms and PA1=1"; fi
+
+# RM0008 6.1 + 7.1.2: SYSRESETREQ is a system reset; BKP keeps DR1; SFTRSTF set.
+run --exit-after 0.1 "$FW/reset_bkp.elf"
+if has 'reset \(SYSRESETREQ\)' && has 'gpio PA1=1' && ! has 'PA2=1'; then ok sysresetreq_keeps_bkp
+else bad sysresetreq_keeps_bkp "want reset (SYSRESETREQ) then PA1=1"; fi
+
+# RM0008 3.3.3 / PM0075 2.3: programming through the FPEC from SRAM; busy times
+# 3 x 52.5 us + 20 ms page erase before the pass.
+run --exit-after 0.1 "$FW/flash_sram.elf"
+t=$(grep 'gpio PA1=1' "$tmp/out" | sed -E 's/^\[ *([0-9.]+)\].*/\1/')
+if [ -n "$t" ] && ! has 'PA2=1' && awk "BEGIN{exit !($t >= 0.0201 && $t < 0.0210)}"; then ok flash_program_from_sram
+else bad flash_program_from_sram "want PA1=1 after ~20.16 ms (got '${t:-none}')"; fi
+
+# RM0008 19.3: IWDG not reloaded -> reset after (RLR+1)*4/40 kHz = 10 ms, IWDGRSTF.
+run --exit-after 0.1 "$FW/iwdg.elf"
+if has '^\[   0\.0100[0-9]+\] reset \(IWDG\)' && has 'gpio PA1=1' && ! has 'PA2=1'; then ok iwdg_reset
+else bad iwdg_reset "want reset (IWDG) at 10 ms then PA1=1"; fi
+
+# PM0056 2.4: undefined instruction -> HardFault, stacked PC = faulting instruction.
+run --exit-after 0.05 "$FW/fault.elf"
+if has 'HardFault: undefined instruction' && has 'gpio PA1=1' && ! has 'PA2=1'; then ok hardfault_undefined_instruction
+else bad hardfault_undefined_instruction "want a HardFault event and PA1=1"; fi
+
+# PM0056 2.3.6: priorities, PendSV after SVC returns (tail-chain), PRIMASK.
+run --exit-after 0.05 "$FW/pendsv.elf"
+if has 'gpio PA1=1' && ! has 'PA2=1'; then ok priorities_pendsv_primask
+else bad priorities_pendsv_primask "want PA1=1"; fi
+
+# Unmodelled access: reported; --strict stops with exit status 3.
+run --exit-after 0.05 "$FW/strict.elf"
+if has 'VIOLATION bus' && has 'gpio PA1=1' && [ "$(cat "$tmp/rc")" = 0 ]; then ok unmodelled_access_reported
+else bad unmodelled_access_reported "want a VIOLATION line, PA1=1, exit 0"; fi
+run --strict --exit-after 0.05 "$FW/strict.elf"
+if has 'VIOLATION bus' && ! has 'gpio PA1=1' && [ "$(cat "$tmp/rc")" = 3 ]; then ok strict_stops_with_status_3
+else bad strict_stops_with_status_3 "want exit 3 before PA1=1 (rc $(cat "$tmp/rc"))"; fi
+
+# --app-base: the first instruction at/above it after reset is an event.
+run --app-base 0x08000010 --exit-after 0.01 "$FW/systick.elf"
+if has 'app start 0x080000'; then ok app_start_event
+else bad app_start_event "want app start 0x080000xx"; fi
+
+# --flash: file = flash + 16 option bytes, firmware at 0; reused as is.
+rm -f "$tmp/flash.img"
+run --flash "$tmp/flash.img" --exit-after 0.01 "$FW/systick.elf"
+size=$(stat -c %s "$tmp/flash.img" 2>/dev/null || echo 0)
+if [ "$size" = $((65536 + 16)) ] && [ "$(od -An -tx1 -j $((65536)) -N2 "$tmp/flash.img" | tr -d ' ')" = a55a ]; then ok flash_file_created
+else bad flash_file_created "want 65552 bytes with RDP A5 5A (got $size)"; fi
+run --flash "$tmp/flash.img" --exit-after 0.3
+if has 'gpio PA1=1'; then ok flash_file_reused_without_firmware
+else bad flash_file_reused_without_firmware "want the program to run from the file"; fi
+
+# Pacing: 0.3 s of virtual time take >= 0.3 s of wall time without --fast.
+start=$(date +%s%N)
+timeout 20 "$VB" --port 0 --exit-after 0.3 "$FW/systick.elf" >"$tmp/out" 2>&1
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ "$ms" -ge 290 ] && [ "$ms" -lt 2000 ]; then ok pacing_follows_wall_clock
+else bad pacing_follows_wall_clock "0.3 s virtual took $ms ms"; fi
+
+# SIGUSR1 = reset button (PINRSTF); SIGTERM ends cleanly with status 0.
+"$VB" --port 0 --exit-after 10 "$FW/systick.elf" >"$tmp/out" 2>&1 &
+pid=$!
+sleep 0.3; kill -USR1 $pid; sleep 0.3; kill -TERM $pid; wait $pid; rc=$?
+if has 'reset \(reset button\)' && has 'stopping on signal' && [ $rc = 0 ]; then ok signals_reset_and_term
+else bad signals_reset_and_term "rc $rc"; fi
+
+echo "integration: $pass passed, $fail failed"
+[ $fail = 0 ]

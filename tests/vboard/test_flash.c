@@ -1,0 +1,415 @@
+/*
+ * test_flash.c - the FLASH model (FPEC, array, option bytes) against the
+ * rules of RM0008 section 3 and PM0075. Each test names its rule.
+ */
+#include "../../vboard/flash.h"
+#include "../testing.h"
+#include "fake_vb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define FPEC 0x40022000u
+#define ACR (FPEC + 0x00)
+#define KEYR (FPEC + 0x04)
+#define OPTKEYR (FPEC + 0x08)
+#define SR (FPEC + 0x0C)
+#define CR (FPEC + 0x10)
+#define AR (FPEC + 0x14)
+#define OBR (FPEC + 0x1C)
+#define WRPR (FPEC + 0x20)
+#define OB 0x1FFFF800u
+
+#define SR_BSY 1u
+#define SR_PGERR 4u
+#define SR_WRPRTERR 0x10u
+#define SR_EOP 0x20u
+#define CR_PG 1u
+#define CR_PER 2u
+#define CR_MER 4u
+#define CR_OPTPG 0x10u
+#define CR_OPTER 0x20u
+#define CR_STRT 0x40u
+#define CR_LOCK 0x80u
+#define CR_OPTWRE 0x200u
+
+static struct flash *mk(uint32_t size, uint32_t page)
+{
+    fake_reset();
+    struct flash_cfg cfg = {.flash_size = size, .page_size = page};
+    return flash_new(fake_vb, &cfg);
+}
+
+static struct flash *mk64(void) { return mk(64 * 1024, 1024); }
+
+static void unlock(void)
+{
+    fake_write32(KEYR, 0x45670123);
+    fake_write32(KEYR, 0xCDEF89AB);
+}
+
+static uint16_t hw(struct flash *f, uint32_t addr)
+{
+    uint8_t *a = flash_array(f) + (addr - 0x08000000);
+    return (uint16_t)(a[0] | a[1] << 8);
+}
+
+static void wait_done(void) { fake_advance_ns(25000000); }
+
+static bool program(struct flash *f, uint32_t addr, uint16_t v)
+{
+    return flash_cpu_write(f, addr, v, 2);
+}
+
+TEST(reset_values_rm0008_3_4)
+{
+    mk64();
+    /* RM0008 3.4: FLASH_ACR reset 0x30, FLASH_CR reset 0x80 (LOCK), SR 0. */
+    CHECK_EQ(fake_read32(ACR), 0x30);
+    CHECK_EQ(fake_read32(CR), 0x80);
+    CHECK_EQ(fake_read32(SR), 0);
+    /* Factory option bytes: no read protection, OBR 0x03FFFFFC, WRPR all 1. */
+    CHECK_EQ(fake_read32(OBR), 0x03FFFFFC);
+    CHECK_EQ(fake_read32(WRPR), 0xFFFFFFFF);
+}
+
+TEST(key_sequence_unlocks_pm0075_2_3_1)
+{
+    mk64();
+    unlock();
+    CHECK_EQ(fake_read32(CR) & CR_LOCK, 0);
+    CHECK_EQ(fake_violations, 0);
+}
+
+TEST(wrong_key_locks_until_reset_with_bus_error_pm0075_2_3_1)
+{
+    struct flash *f = mk64();
+    /* "Any wrong sequence locks up the FPEC and FLASH_CR until the next
+     * reset" and "a bus error is detected and a Hard Fault generated". */
+    fake_write32(KEYR, 0x45670123);
+    fake_write32(KEYR, 0x12345678);
+    CHECK_EQ(flash_bus_errors(f), 1);
+    unlock(); /* now even the right keys do not unlock */
+    CHECK(fake_read32(CR) & CR_LOCK, "FPEC unlocked after a wrong sequence");
+    flash_reset(f);
+    unlock();
+    CHECK_EQ(fake_read32(CR) & CR_LOCK, 0);
+}
+
+TEST(second_unlock_is_a_wrong_sequence_pm0075_2_3_1)
+{
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(KEYR, 0x45670123); /* FPEC already unlocked */
+    CHECK_EQ(flash_bus_errors(f), 1);
+    CHECK(fake_read32(CR) & CR_LOCK, "want locked");
+}
+
+TEST(cr_is_write_protected_while_locked_rm0008_3_4_5)
+{
+    mk64();
+    fake_write32(CR, CR_PG | CR_LOCK);
+    CHECK_EQ(fake_read32(CR) & CR_PG, 0);
+}
+
+TEST(program_halfword_takes_tprog_and_sets_eop_rm0008_3_3_3)
+{
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG);
+    CHECK(program(f, 0x08001000, 0xBEEF), "store refused");
+    /* Until BSY clears the array holds the old value (lands on completion). */
+    CHECK(fake_read32(SR) & SR_BSY, "BSY not set");
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+    CHECK_EQ(fake_stall_until_ns, FLASH_PROG_NS);
+    fake_advance_ns(FLASH_PROG_NS - 1);
+    CHECK(fake_read32(SR) & SR_BSY, "BSY cleared before tPROG");
+    fake_advance_ns(1);
+    CHECK_EQ(fake_read32(SR) & (SR_BSY | SR_EOP), SR_EOP);
+    CHECK_EQ(hw(f, 0x08001000), 0xBEEF);
+    CHECK_EQ(flash_view(f)[0x1000], 0xEF);
+    /* EOP is rc_w1. */
+    fake_write32(SR, SR_EOP);
+    CHECK_EQ(fake_read32(SR) & SR_EOP, 0);
+}
+
+TEST(pgerr_when_not_erased_rm0008_3_3_3)
+{
+    /* "The FPEC preliminarily reads the value at the addressed main Flash
+     * memory location and checks that it has been erased. If not, the
+     * program operation is skipped and PGERR is set." */
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0xBEEF);
+    wait_done();
+    program(f, 0x08001000, 0x1234);
+    wait_done();
+    CHECK(fake_read32(SR) & SR_PGERR, "PGERR not set");
+    CHECK_EQ(hw(f, 0x08001000), 0xBEEF);
+    fake_write32(SR, SR_PGERR); /* rc_w1 */
+    CHECK_EQ(fake_read32(SR) & SR_PGERR, 0);
+}
+
+TEST(programming_0x0000_is_the_exception_rm0008_3_3_3)
+{
+    /* "the only exception to this is when 0x0000 is programmed: the
+     * location is correctly programmed to 0x0000 and PGERR is not set". */
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0xBEEF);
+    wait_done();
+    program(f, 0x08001000, 0x0000);
+    wait_done();
+    CHECK_EQ(fake_read32(SR) & SR_PGERR, 0);
+    CHECK_EQ(hw(f, 0x08001000), 0x0000);
+}
+
+TEST(non_halfword_store_is_a_bus_error_pm0075_2_3_3)
+{
+    /* PM0075 2.3.3: "Any attempt to write data that are not half-word long
+     * will result in a bus error response from the FPEC." */
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG);
+    CHECK(!flash_cpu_write(f, 0x08001000, 0x12345678, 4), "32-bit store accepted");
+    CHECK(!flash_cpu_write(f, 0x08001000, 0x12, 1), "8-bit store accepted");
+    wait_done();
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+    CHECK_EQ(hw(f, 0x08001002), 0xFFFF);
+}
+
+TEST(store_outside_pg_mode_is_a_bus_error)
+{
+    struct flash *f = mk64();
+    CHECK(!program(f, 0x08001000, 0x1234), "store while locked accepted");
+    unlock();
+    CHECK(!program(f, 0x08001000, 0x1234), "store with PG=0 accepted");
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+}
+
+TEST(page_erase_takes_terase_rm0008_3_3_3_and_ds5319)
+{
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001400, 0x0001);
+    program(f, 0x08001800, 0x0002); /* next page: must survive */
+    wait_done();
+    fake_write32(CR, CR_PER);
+    fake_write32(AR, 0x08001404); /* any address in the page */
+    fake_write32(CR, CR_PER | CR_STRT);
+    CHECK(fake_read32(CR) & CR_STRT, "STRT reads 0 while busy");
+    fake_advance_ns(FLASH_ERASE_NS - 1);
+    CHECK_EQ(hw(f, 0x08001400), 0x0001);
+    fake_advance_ns(1);
+    CHECK_EQ(hw(f, 0x08001400), 0xFFFF);
+    CHECK_EQ(hw(f, 0x08001800), 0x0002);
+    /* STRT "reset when the BSY bit is reset". */
+    CHECK_EQ(fake_read32(CR) & CR_STRT, 0);
+    CHECK(fake_read32(SR) & SR_EOP, "EOP not set");
+}
+
+TEST(mass_erase_rm0008_3_3_3)
+{
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08000000, 0x0001);
+    program(f, 0x0800FFFE, 0x0002);
+    wait_done();
+    fake_write32(CR, CR_MER);
+    fake_write32(CR, CR_MER | CR_STRT);
+    wait_done();
+    CHECK_EQ(hw(f, 0x08000000), 0xFFFF);
+    CHECK_EQ(hw(f, 0x0800FFFE), 0xFFFF);
+}
+
+TEST(operation_lost_on_reset_never_lands)
+{
+    /* Power cut / reset while BSY: the operation never completes. */
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0x1234);
+    flash_reset(f);
+    wait_done();
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+}
+
+static void set_option_bytes(struct flash *f, int idx, uint8_t v)
+{
+    uint8_t *ob = flash_option_bytes(f);
+    ob[2 * idx] = v;
+    ob[2 * idx + 1] = (uint8_t)~v;
+}
+
+TEST(write_protected_page_sets_wrprterr_pm0075_2_4_2)
+{
+    /* Medium density: WRP bit n protects pages 4n..4n+3 (4 KiB). */
+    struct flash *f = mk64();
+    set_option_bytes(f, 4, 0xFE); /* WRP0 bit 0 = 0: pages 0-3 protected */
+    flash_reset(f);                /* option bytes load at reset */
+    CHECK_EQ(fake_read32(WRPR), 0xFFFFFFFE);
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08000FFE, 0x1234);
+    program(f, 0x08001000, 0x1234); /* page 4: not protected */
+    wait_done();
+    CHECK(fake_read32(SR) & SR_WRPRTERR, "WRPRTERR not set");
+    CHECK_EQ(hw(f, 0x08000FFE), 0xFFFF);
+    CHECK_EQ(hw(f, 0x08001000), 0x1234);
+    fake_write32(SR, SR_WRPRTERR);
+    fake_write32(CR, CR_PER);
+    fake_write32(AR, 0x08000400);
+    fake_write32(CR, CR_PER | CR_STRT);
+    CHECK(fake_read32(SR) & SR_WRPRTERR, "erase of a protected page not refused");
+    CHECK_EQ(fake_read32(SR) & SR_BSY, 0);
+}
+
+TEST(high_density_wrp_two_pages_per_bit_pm0075_2_4_2)
+{
+    struct flash *f = mk(256 * 1024, 2048);
+    set_option_bytes(f, 4, 0xFD); /* WRP0 bit 1: pages 2-3 (0x1000-0x1FFF) */
+    set_option_bytes(f, 7, 0x7F); /* WRP3 bit 7: pages 62-127 */
+    flash_reset(f);
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08000800, 0x1111); /* page 1: free */
+    program(f, 0x08001000, 0x2222); /* page 2: protected */
+    program(f, 0x0801F000, 0x3333); /* page 62: protected by bit 31 */
+    wait_done();
+    CHECK_EQ(hw(f, 0x08000800), 0x1111);
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+    CHECK_EQ(hw(f, 0x0801F000), 0xFFFF);
+}
+
+TEST(option_byte_mismatch_sets_opterr_pm0075_2_5)
+{
+    struct flash *f = mk64();
+    uint8_t *ob = flash_option_bytes(f);
+    ob[4] = 0x12; /* Data0 with a wrong complement */
+    ob[5] = 0x34;
+    flash_reset(f);
+    CHECK(fake_read32(OBR) & 1, "OPTERR not set");
+    CHECK_EQ((fake_read32(OBR) >> 10) & 0xFF, 0xFF); /* forced to 0xFF */
+}
+
+TEST(option_bytes_program_low_byte_and_complement_pm0075_2_5_2)
+{
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(OPTKEYR, 0x45670123);
+    fake_write32(OPTKEYR, 0xCDEF89AB);
+    CHECK(fake_read32(CR) & CR_OPTWRE, "OPTWRE not set");
+    fake_write32(CR, CR_OPTER | CR_OPTWRE);
+    fake_write32(CR, CR_OPTER | CR_STRT | CR_OPTWRE);
+    wait_done();
+    CHECK_EQ(flash_option_bytes(f)[0], 0xFF);
+    fake_write32(CR, CR_OPTPG | CR_OPTWRE);
+    fake_write(OB + 0, 0x00A5, 2); /* RDP = 0xA5 */
+    fake_write(OB + 4, 0x0042, 2); /* Data0 */
+    wait_done();
+    CHECK_EQ(flash_option_bytes(f)[0], 0xA5);
+    CHECK_EQ(flash_option_bytes(f)[1], 0x5A);
+    CHECK_EQ(flash_option_bytes(f)[4], 0x42);
+    CHECK_EQ(flash_option_bytes(f)[5], 0xBD);
+    /* Not visible in OBR until the next reset (option byte loading). */
+    CHECK_EQ((fake_read32(OBR) >> 10) & 0xFF, 0xFF);
+    flash_reset(f);
+    CHECK_EQ((fake_read32(OBR) >> 10) & 0xFF, 0x42);
+}
+
+TEST(option_write_without_optpg_is_a_bus_error)
+{
+    struct flash *f = mk64();
+    unlock();
+    fake_write(OB + 4, 0x0042, 2);
+    CHECK_EQ(flash_bus_errors(f), 1);
+    CHECK_EQ(flash_option_bytes(f)[4], 0xFF);
+}
+
+TEST(read_protection_removal_mass_erases_pm0075_2_4_1)
+{
+    struct flash *f = mk64();
+    set_option_bytes(f, 0, 0x00); /* RDP != 0xA5: level 1 */
+    flash_reset(f);
+    CHECK(fake_read32(OBR) & 2, "RDPRT not set");
+    flash_array(f)[0x2000] = 0x12; /* some application code */
+    unlock();
+    /* With read protection the first 4 KiB are write-protected. */
+    fake_write32(CR, CR_PG);
+    program(f, 0x08000000, 0);
+    CHECK(fake_read32(SR) & SR_WRPRTERR, "page 0 not protected under RDP");
+    fake_write32(CR, 0);
+    fake_write32(OPTKEYR, 0x45670123);
+    fake_write32(OPTKEYR, 0xCDEF89AB);
+    fake_write32(CR, CR_OPTER | CR_OPTWRE);
+    fake_write32(CR, CR_OPTER | CR_STRT | CR_OPTWRE);
+    fake_advance_ns(100000000);
+    CHECK_EQ(flash_array(f)[0x2000], 0xFF);
+}
+
+TEST(latency_violation_rm0008_3_3_3)
+{
+    struct flash *f = mk64();
+    /* "zero wait state, if 0 < SYSCLK <= 24 MHz; one wait state, if
+     * 24 MHz < SYSCLK <= 48 MHz; two wait states, if 48 < SYSCLK <= 72". */
+    flash_check_latency(f, 24000000);
+    CHECK_EQ(fake_violations, 0);
+    flash_check_latency(f, 72000000);
+    CHECK_EQ(fake_violations, 1);
+    fake_sysclk = 72000000;
+    fake_write32(ACR, 0x32);
+    CHECK_EQ(fake_violations, 1);
+    flash_check_latency(f, 72000000);
+    CHECK_EQ(fake_violations, 1);
+    fake_write32(ACR, 0x31);
+    CHECK_EQ(fake_violations, 2);
+}
+
+TEST(eop_interrupt_when_eopie_rm0008_3_4_5)
+{
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG | (1u << 12)); /* EOPIE */
+    program(f, 0x08001000, 0x1);
+    CHECK(!fake_irq_level[4], "IRQ before completion");
+    wait_done();
+    CHECK(fake_irq_level[4], "FLASH IRQ (position 4) not raised on EOP");
+    fake_write32(SR, SR_EOP);
+    CHECK(!fake_irq_level[4], "IRQ stays after EOP cleared");
+}
+
+TEST(flash_file_persists_completed_operations_only)
+{
+    char path[] = "/tmp/vb_flash_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    fake_reset();
+    uint8_t img[4] = {1, 2, 3, 4};
+    struct flash_cfg cfg = {.flash_size = 64 * 1024, .page_size = 1024, .file = path,
+                            .image = img, .image_size = 4};
+    struct flash *f = flash_new(fake_vb, &cfg);
+    CHECK(f != NULL, "no flash");
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0x1234);
+    wait_done();
+    program(f, 0x08001002, 0x5678); /* in flight at the "power cut" */
+    flash_free(f);
+    fake_reset();
+    cfg.image = NULL;
+    f = flash_new(fake_vb, &cfg);
+    CHECK_EQ(flash_array(f)[0], 1);
+    CHECK_EQ(hw(f, 0x08001000), 0x1234);
+    CHECK_EQ(hw(f, 0x08001002), 0xFFFF);
+    CHECK_EQ(flash_option_bytes(f)[0], 0xA5);
+    flash_free(f);
+    unlink(path);
+}
+
+int main(void) { return run_tests(); }

@@ -1,0 +1,55 @@
+/*
+ * flash.h - embedded flash: the FPEC registers at 0x40022000 (RM0008 3.3,
+ * PM0075), the main array, the option bytes at 0x1FFFF800, and their
+ * persistence in a file (--flash): main flash followed by the 16 option
+ * bytes, shared-mapped, each erase/program landing when it completes.
+ */
+#ifndef VB_FLASH_H
+#define VB_FLASH_H
+
+#include "vb.h"
+
+struct flash;
+
+/* DS5319 "Flash memory characteristics", typical values. */
+#define FLASH_PROG_NS 52500ull    /* tPROG, 16-bit programming */
+#define FLASH_ERASE_NS 20000000ull /* tERASE page, and tME mass erase */
+
+#define FLASH_OB_SIZE 16
+
+struct flash_cfg {
+    uint32_t flash_size, page_size;
+    const char *file;      /* NULL: contents live in memory only */
+    const uint8_t *image;  /* firmware placed at 0x08000000 in a new flash */
+    uint32_t image_size;
+    bool hw_iwdg;          /* USER.WDG_SW = 0 */
+};
+
+/* NULL (with a message on stderr) when the file cannot be used. */
+struct flash *flash_new(struct vb *vb, const struct flash_cfg *cfg);
+/* Operations in flight are dropped: they never reach the array. */
+void flash_free(struct flash *f);
+/* System reset: FPEC registers to reset values, option bytes reloaded into
+ * OBR/WRPR (RM0008 3.3.? "option byte loading"), pending operations lost. */
+void flash_reset(struct flash *f);
+
+/* The array (authoritative, file-backed) and the CPU's view of it. */
+uint8_t *flash_array(struct flash *f);
+uint8_t *flash_view(struct flash *f);
+uint8_t *flash_option_bytes(struct flash *f);
+bool flash_wdg_sw(const struct flash *f);
+bool flash_busy(const struct flash *f);
+
+/* A CPU store into main flash (addr absolute, 0x08000000-based). Returns
+ * false for a bus error (the store must fault). */
+bool flash_cpu_write(struct flash *f, uint32_t addr, uint32_t value, unsigned size);
+
+/* changed(addr, len): the array changed (the CPU must drop cached code).
+ * bus_error(why): a register access the FPEC answers with a bus error. */
+void flash_set_hooks(struct flash *f, void (*changed)(void *, uint32_t, uint32_t),
+                     void (*bus_error)(void *, const char *), void *ctx);
+/* The RCC calls this when SYSCLK changes: checks ACR.LATENCY. */
+void flash_check_latency(struct flash *f, uint32_t sysclk_hz);
+unsigned flash_bus_errors(const struct flash *f);
+
+#endif

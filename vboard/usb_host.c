@@ -1,0 +1,605 @@
+/*
+ * usb_host.c - the host controller and root hub port vboard plays toward the
+ * device model, in virtual time: attach/detach detection from the D+
+ * pull-up, bus resets, SOFs, control transfers run as separate SETUP / DATA
+ * / STATUS transactions with the data toggles, NAK retries and error counts
+ * of a real host, and a Linux-like enumeration. The enumerated device is
+ * exported by usbip_server.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "usb_host_int.h"
+
+#define MS 1000000ull
+#define DEBOUNCE_NS (100 * MS)   /* USB 2.0 9.1.2 / 7.1.7.3 TATTDB */
+#define RESET_NS (10 * MS)       /* TDRST >= 10 ms */
+#define RECOVERY_NS (10 * MS)    /* TRSTRCY */
+#define SET_ADDRESS_NS (10 * MS) /* TDSETADDR is 2 ms; Linux waits 10 */
+#define TXN_GAP_NS 50000ull      /* one transaction per 50 us of bus time */
+#define XFER_TIMEOUT_NS (5000 * MS) /* Linux USB_CTRL_GET/SET_TIMEOUT */
+#define MAX_ERRORS 3             /* no handshake three times: transfer fails */
+#define ENUM_ATTEMPTS 3
+
+enum port_state { P_DETACHED, P_DEBOUNCE, P_RESET, P_ENABLED };
+enum stage { ST_SETUP, ST_DATA, ST_STATUS };
+
+/* Enumeration steps, in the order Linux hub_port_init + usb_new_device run
+ * them. */
+enum step {
+    E_RESET1, E_DEV64, E_RESET2, E_SETADDR, E_DEV18, E_CFG9, E_CFG, E_BOS5, E_BOS, E_STR0,
+    E_STR_PRODUCT, E_STR_MANUF, E_STR_SERIAL, E_SETCFG, E_DONE
+};
+static const char *const step_name[] = {
+    "reset", "GET_DESCRIPTOR device(64)", "reset", "SET_ADDRESS", "GET_DESCRIPTOR device",
+    "GET_DESCRIPTOR config(9)", "GET_DESCRIPTOR config", "GET_DESCRIPTOR BOS(5)",
+    "GET_DESCRIPTOR BOS", "GET_DESCRIPTOR string 0", "GET_DESCRIPTOR iProduct",
+    "GET_DESCRIPTOR iManufacturer", "GET_DESCRIPTOR iSerialNumber", "SET_CONFIGURATION", "done",
+};
+
+struct usb_host {
+    struct vb *vb;
+    struct usb_model *dev;
+    struct usbip_server *srv;
+    enum port_state port;
+    uint64_t since;          /* pull-up seen since / reset ends at */
+    uint64_t next_sof, next_txn;
+    uint8_t addr, last_addr; /* the device's address; last one handed out */
+    uint8_t mps0;            /* bMaxPacketSize0 the host uses */
+    /* enumeration */
+    bool enumerating, gave_up, exported, ex_busy, step_running;
+    enum step step;
+    int attempt;
+    uint64_t step_at;        /* a timed step (reset, settle) runs then */
+    uint16_t langid;
+    struct usb_ctrl ex;      /* the enumeration's own transfer */
+    uint8_t exbuf[1024];
+    struct usb_devinfo info;
+    /* transfers */
+    struct usb_ctrl *active, *queue;
+};
+
+struct vb *usb_host_vb(const struct usb_host *h) { return h->vb; }
+
+static const char *err_name(int st)
+{
+    switch (-st) {
+    case 0: return "ok";
+    case EPIPE: return "stall";
+    case EPROTO: return "no handshake";
+    case ETIMEDOUT: return "timeout";
+    case EOVERFLOW: return "babble";
+    case ESHUTDOWN: return "disconnected";
+    default: return "error";
+    }
+}
+
+/* ---- Control transfers as transactions ---------------------------------- */
+
+static size_t wlength(const struct usb_ctrl *c) { return (size_t)(c->setup[6] | c->setup[7] << 8); }
+static bool dir_in(const struct usb_ctrl *c) { return c->setup[0] & 0x80; }
+
+static void xfer_finish(struct usb_host *h, int status)
+{
+    struct usb_ctrl *c = h->active;
+    h->active = NULL;
+    c->status = status;
+    vb_trace(h->vb, "usb", "control %02x %02x len %zu -> %s, %zu bytes", c->setup[0],
+             c->setup[1], wlength(c), err_name(status), c->actual);
+    if (c->done)
+        c->done(h, c);
+}
+
+static void xfer_start_next(struct usb_host *h)
+{
+    if (h->active || !h->queue || h->port != P_ENABLED)
+        return;
+    struct usb_ctrl *c = h->queue;
+    h->queue = c->next;
+    c->next = NULL;
+    c->stage = ST_SETUP;
+    c->toggle = 0;
+    c->errors = 0;
+    c->actual = 0;
+    c->deadline = vb_now_ns(h->vb) + XFER_TIMEOUT_NS;
+    h->active = c;
+    if (h->next_txn < vb_now_ns(h->vb))
+        h->next_txn = vb_now_ns(h->vb);
+}
+
+static void queue_xfer(struct usb_host *h, struct usb_ctrl *c)
+{
+    struct usb_ctrl **p = &h->queue;
+    while (*p)
+        p = &(*p)->next;
+    c->next = NULL;
+    *p = c;
+    xfer_start_next(h);
+}
+
+/* Handshake bookkeeping common to every stage: true when the stage may go
+ * on (ACK), false when it stays (NAK, no answer) or the transfer ended. */
+static bool handshake_ok(struct usb_host *h, enum usb_hs hs)
+{
+    struct usb_ctrl *c = h->active;
+    if (hs == USB_HS_ACK) {
+        c->errors = 0;
+        return true;
+    }
+    if (hs == USB_HS_STALL) {
+        xfer_finish(h, -EPIPE);
+    } else if (hs == USB_HS_NONE && ++c->errors >= MAX_ERRORS) {
+        xfer_finish(h, -EPROTO);
+    } else if (vb_now_ns(h->vb) >= c->deadline) {
+        xfer_finish(h, -ETIMEDOUT);
+    }
+    return false;
+}
+
+static void stage_data_in(struct usb_host *h, struct usb_ctrl *c)
+{
+    uint8_t buf[64];
+    size_t n = 0;
+    int pid = 0;
+    if (!handshake_ok(h, usb_dev_in(h->dev, h->addr, 0, buf, h->mps0, &n, &pid)))
+        return;
+    if (pid != c->toggle) { /* USB 2.0 8.6.4: a retransmission, already have it */
+        vb_trace(h->vb, "usb", "IN DATA%d, expected DATA%d: discarded", pid, c->toggle);
+        return;
+    }
+    c->toggle ^= 1;
+    if (n > wlength(c) - c->actual) {
+        xfer_finish(h, -EOVERFLOW);
+        return;
+    }
+    memcpy(c->data + c->actual, buf, n);
+    c->actual += n;
+    if (n < h->mps0 || c->actual == wlength(c)) {
+        c->stage = ST_STATUS;
+        c->toggle = 1;
+    }
+}
+
+static void stage_data_out(struct usb_host *h, struct usb_ctrl *c)
+{
+    size_t n = wlength(c) - c->actual;
+    if (n > h->mps0)
+        n = h->mps0;
+    if (!handshake_ok(h, usb_dev_out(h->dev, h->addr, 0, c->data + c->actual, n, c->toggle)))
+        return;
+    c->toggle ^= 1;
+    c->actual += n;
+    if (c->actual == wlength(c)) {
+        c->stage = ST_STATUS;
+        c->toggle = 1;
+    }
+}
+
+static void stage_status(struct usb_host *h, struct usb_ctrl *c)
+{
+    if (dir_in(c) && wlength(c)) {
+        if (handshake_ok(h, usb_dev_out(h->dev, h->addr, 0, NULL, 0, 1)))
+            xfer_finish(h, 0);
+        return;
+    }
+    uint8_t buf[64];
+    size_t n = 0;
+    int pid = 0;
+    if (!handshake_ok(h, usb_dev_in(h->dev, h->addr, 0, buf, h->mps0, &n, &pid)))
+        return;
+    xfer_finish(h, n ? -EPROTO : 0); /* the status stage is a zero-length DATA1 */
+}
+
+static void xfer_step(struct usb_host *h)
+{
+    struct usb_ctrl *c = h->active;
+    if (c->stage == ST_SETUP) {
+        if (handshake_ok(h, usb_dev_setup(h->dev, h->addr, c->setup))) {
+            c->stage = wlength(c) ? ST_DATA : ST_STATUS;
+            c->toggle = 1;
+        }
+    } else if (c->stage == ST_DATA) {
+        if (dir_in(c))
+            stage_data_in(h, c);
+        else
+            stage_data_out(h, c);
+    } else {
+        stage_status(h, c);
+    }
+}
+
+static void fail_all(struct usb_host *h, int status)
+{
+    if (h->active)
+        xfer_finish(h, status);
+    while (h->queue) {
+        struct usb_ctrl *c = h->queue;
+        h->queue = c->next;
+        h->active = c;
+        xfer_finish(h, status);
+    }
+}
+
+bool usb_host_submit(struct usb_host *h, struct usb_ctrl *c)
+{
+    if (!h->exported)
+        return false;
+    queue_xfer(h, c);
+    return true;
+}
+
+bool usb_host_cancel(struct usb_host *h, struct usb_ctrl *c)
+{
+    if (h->active == c) {
+        /* The host stops scheduling it; the device is left mid-transfer
+         * until the next SETUP, as on a real bus. */
+        h->active = NULL;
+        xfer_start_next(h);
+        return true;
+    }
+    for (struct usb_ctrl **p = &h->queue; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            return true;
+        }
+    return false;
+}
+
+void usb_host_note_config(struct usb_host *h, uint8_t value) { h->info.config_value = value; }
+
+const struct usb_devinfo *usb_host_exported(const struct usb_host *h)
+{
+    return h->exported ? &h->info : NULL;
+}
+
+/* ---- Port: reset, SOF ------------------------------------------------------ */
+
+static void bus_reset(struct usb_host *h)
+{
+    vb_event(h->vb, "usb reset");
+    usb_dev_bus_reset(h->dev);
+    h->port = P_RESET;
+    h->addr = 0;
+    h->since = vb_now_ns(h->vb) + RESET_NS;
+}
+
+/* ---- Enumeration ------------------------------------------------------------- */
+
+static void enum_xfer_done(struct usb_host *h, struct usb_ctrl *c)
+{
+    (void)c;
+    h->ex_busy = false;
+}
+
+static void enum_ctrl(struct usb_host *h, uint8_t rt, uint8_t req, uint16_t value,
+                      uint16_t index, uint16_t len)
+{
+    struct usb_ctrl *c = &h->ex;
+    memset(c, 0, sizeof *c);
+    const uint8_t s[8] = {rt, req, (uint8_t)value, (uint8_t)(value >> 8), (uint8_t)index,
+                          (uint8_t)(index >> 8), (uint8_t)len, (uint8_t)(len >> 8)};
+    memcpy(c->setup, s, 8);
+    c->data = h->exbuf;
+    c->done = enum_xfer_done;
+    h->ex_busy = true;
+    queue_xfer(h, c);
+}
+
+static void get_desc(struct usb_host *h, uint8_t type, uint8_t idx, uint16_t lang, uint16_t len)
+{
+    enum_ctrl(h, 0x80, 6, (uint16_t)(type << 8 | idx), lang, len);
+}
+
+static void enum_fail(struct usb_host *h, const char *why)
+{
+    h->attempt++;
+    vb_trace(h->vb, "usb", "enumeration attempt %d failed (%s: %s)", h->attempt,
+             step_name[h->step], why);
+    h->step_running = false;
+    if (h->attempt < ENUM_ATTEMPTS) {
+        h->step = E_RESET1;
+        h->step_at = vb_now_ns(h->vb);
+        return;
+    }
+    vb_event(h->vb, "usb enumeration failed (%s: %s)", step_name[h->step], why);
+    h->enumerating = false;
+    h->gave_up = true;
+}
+
+static void string_ascii(const uint8_t *d, size_t len, char *out, size_t cap)
+{
+    size_t k = 0;
+    if (len >= 2 && d[0] <= len)
+        len = d[0];
+    for (size_t i = 2; i + 1 < len && k + 1 < cap; i += 2)
+        out[k++] = d[i + 1] || d[i] > 0x7E || d[i] < 0x20 ? '?' : (char)d[i];
+    out[k] = 0;
+}
+
+static void enum_done(struct usb_host *h)
+{
+    const uint8_t *d = h->info.dev;
+    h->enumerating = false;
+    h->exported = true;
+    vb_event(h->vb, "usb enumerated addr=%u %04x:%04x \"%s\"", h->addr, d[8] | d[9] << 8,
+             d[10] | d[11] << 8, h->info.serial);
+}
+
+/* Checks the transfer of the step just finished; an error text when the
+ * enumeration cannot go on. BOS and strings are optional, as for Linux. */
+static const char *enum_check(struct usb_host *h)
+{
+    struct usb_ctrl *c = &h->ex;
+    const uint8_t *b = h->exbuf;
+    bool optional = h->step >= E_BOS5 && h->step <= E_STR_SERIAL;
+    if (c->status && !optional)
+        return err_name(c->status);
+    switch (h->step) {
+    case E_DEV64:
+        if (c->actual < 8 || b[1] != 1)
+            return "short or bad device descriptor";
+        h->mps0 = b[7] == 8 || b[7] == 16 || b[7] == 32 || b[7] == 64 ? b[7] : 64;
+        break;
+    case E_DEV18:
+        if (c->actual != 18 || b[0] != 18 || b[1] != 1)
+            return "bad device descriptor";
+        memcpy(h->info.dev, b, 18);
+        break;
+    case E_CFG9:
+    case E_CFG:
+        if (c->actual < 9 || b[1] != 2)
+            return "bad configuration descriptor";
+        h->info.cfg_len = c->actual;
+        memcpy(h->info.cfg, b, c->actual);
+        break;
+    case E_STR0:
+        h->langid = !c->status && c->actual >= 4 ? (uint16_t)(b[2] | b[3] << 8) : 0;
+        break;
+    case E_STR_SERIAL:
+        if (!c->status)
+            string_ascii(b, c->actual, h->info.serial, sizeof h->info.serial);
+        break;
+    default:
+        break;
+    }
+    return NULL;
+}
+
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+/* Starts the transfer (or bus reset) of h->step; false when the step does
+ * not apply to this device and is skipped. */
+static bool enum_issue(struct usb_host *h)
+{
+    const uint8_t *d = h->info.dev;
+    uint16_t total = le16(h->info.cfg + 2);
+    switch (h->step) {
+    case E_RESET1:
+    case E_RESET2: bus_reset(h); return true;
+    case E_DEV64: h->mps0 = 64; get_desc(h, 1, 0, 0, 64); return true;
+    case E_SETADDR: enum_ctrl(h, 0x00, 5, h->info.addr, 0, 0); return true;
+    case E_DEV18: get_desc(h, 1, 0, 0, 18); return true;
+    case E_CFG9: get_desc(h, 2, 0, 0, 9); return true;
+    case E_CFG: get_desc(h, 2, 0, 0, total > sizeof h->exbuf ? sizeof h->exbuf : total); return true;
+    case E_BOS5:
+        if (le16(d + 2) < 0x0201) /* Linux reads the BOS from USB 2.01 on */
+            return false;
+        get_desc(h, 15, 0, 0, 5);
+        return true;
+    case E_BOS: {
+        uint16_t len = le16(h->exbuf + 2);
+        if (le16(d + 2) < 0x0201 || h->ex.status || h->ex.actual < 5 || len < 5)
+            return false;
+        get_desc(h, 15, 0, 0, len > sizeof h->exbuf ? sizeof h->exbuf : len);
+        return true;
+    }
+    case E_STR0:
+        h->langid = 0;
+        h->info.serial[0] = 0;
+        get_desc(h, 3, 0, 0, 255);
+        return true;
+    case E_STR_PRODUCT:
+    case E_STR_MANUF:
+    case E_STR_SERIAL: {
+        uint8_t idx = d[h->step == E_STR_PRODUCT ? 15 : h->step == E_STR_MANUF ? 14 : 16];
+        if (!idx || !h->langid)
+            return false;
+        get_desc(h, 3, idx, h->langid, 255);
+        return true;
+    }
+    case E_SETCFG:
+        h->info.config_value = h->info.cfg[5];
+        enum_ctrl(h, 0x00, 9, h->info.config_value, 0, 0);
+        return true;
+    case E_DONE: enum_done(h); return true;
+    }
+    return false;
+}
+
+static void enum_start(struct usb_host *h, bool keep_addr)
+{
+    h->enumerating = true;
+    h->exported = false;
+    h->attempt = 0;
+    h->step = E_RESET1;
+    h->step_running = false;
+    h->step_at = vb_now_ns(h->vb);
+    if (!keep_addr || !h->info.addr) {
+        h->last_addr = h->last_addr >= 127 ? 1 : (uint8_t)(h->last_addr + 1);
+        h->info.addr = h->last_addr;
+    }
+}
+
+/* Finishes the running step when its transfer or reset is over. */
+static void enum_finish_step(struct usb_host *h, uint64_t now)
+{
+    bool reset = h->step == E_RESET1 || h->step == E_RESET2;
+    if (reset ? h->port == P_RESET : h->ex_busy)
+        return;
+    h->step_running = false;
+    if (reset) {
+        h->step_at = now + RECOVERY_NS; /* TRSTRCY: the device gets ready */
+    } else {
+        const char *why = enum_check(h);
+        if (why) {
+            enum_fail(h, why);
+            return;
+        }
+        if (h->step == E_SETADDR) {
+            h->addr = h->info.addr;
+            h->step_at = now + SET_ADDRESS_NS;
+        }
+    }
+    h->step++;
+}
+
+static void enum_run(struct usb_host *h)
+{
+    uint64_t now = vb_now_ns(h->vb);
+    if (h->enumerating && h->step_running)
+        enum_finish_step(h, now);
+    if (!h->enumerating || h->step_running || now < h->step_at)
+        return;
+    while (!enum_issue(h))
+        h->step++;
+    h->step_running = h->enumerating;
+}
+
+/* ---- Port state ---------------------------------------------------------- */
+
+static void port_disconnect(struct usb_host *h)
+{
+    vb_event(h->vb, "usb disconnect");
+    bool was = h->exported;
+    h->port = P_DETACHED;
+    h->exported = h->enumerating = h->gave_up = false;
+    fail_all(h, -ESHUTDOWN);
+    h->ex_busy = false;
+    if (was && h->srv)
+        usbip_server_device_gone(h->srv);
+}
+
+static void port_poll(struct usb_host *h, uint64_t now)
+{
+    bool up = vb_dplus_pulled_up(h->vb);
+    if (h->port == P_DETACHED) {
+        if (up) {
+            h->port = P_DEBOUNCE;
+            h->since = now;
+        }
+    } else if (!up) {
+        if (h->port == P_DEBOUNCE)
+            h->port = P_DETACHED;
+        else
+            port_disconnect(h);
+    } else if (h->port == P_DEBOUNCE && now - h->since >= DEBOUNCE_NS) {
+        vb_event(h->vb, "usb connect");
+        h->port = P_ENABLED;
+        h->next_sof = now;
+        enum_start(h, false);
+    } else if (h->port == P_RESET && now >= h->since) {
+        h->port = P_ENABLED; /* reset over: SOFs resume */
+        h->next_sof = now;
+    }
+}
+
+void usb_host_reset_device(struct usb_host *h)
+{
+    if (h->port != P_ENABLED && h->port != P_RESET)
+        return;
+    fail_all(h, -ESHUTDOWN);
+    h->ex_busy = false;
+    enum_start(h, true);
+}
+
+/* ---- Bus schedule -------------------------------------------------------- */
+
+static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+static void bus_work(struct usb_host *h)
+{
+    uint64_t now = vb_now_ns(h->vb);
+    port_poll(h, now);
+    if (h->port == P_ENABLED && now >= h->next_sof) {
+        usb_dev_sof(h->dev);
+        h->next_sof = h->next_sof + MS > now ? h->next_sof + MS : now + MS;
+    }
+    enum_run(h);
+    xfer_start_next(h);
+    if (h->active && h->port == P_ENABLED && now >= h->next_txn) {
+        xfer_step(h);
+        h->next_txn = now + TXN_GAP_NS;
+        enum_run(h);
+        xfer_start_next(h);
+    }
+}
+
+static uint64_t next_due(const struct usb_host *h)
+{
+    uint64_t now = vb_now_ns(h->vb);
+    uint64_t t = now + MS; /* sample the pull-up at least every 1 ms */
+    if (h->port == P_ENABLED)
+        t = min64(t, h->next_sof);
+    if (h->port == P_RESET)
+        t = min64(t, h->since);
+    if (h->port == P_DEBOUNCE)
+        t = min64(t, h->since + DEBOUNCE_NS);
+    if (h->active && h->port == P_ENABLED)
+        t = min64(t, h->next_txn);
+    if (h->enumerating && !h->step_running)
+        t = min64(t, h->step_at);
+    return t;
+}
+
+uint64_t usb_host_poll(struct usb_host *h, int wait_ms)
+{
+    if (h->srv)
+        usbip_server_poll(h->srv, 0);
+    bus_work(h);
+    uint64_t now = vb_now_ns(h->vb);
+    uint64_t t = next_due(h);
+    if (t > now && wait_ms > 0) {
+        /* The board waits here for wall time to pass; with no listener there
+         * is nothing that could end the wait early. */
+        if (h->srv)
+            usbip_server_poll(h->srv, wait_ms);
+        else
+            poll(NULL, 0, wait_ms);
+        xfer_start_next(h);
+        t = next_due(h);
+    }
+    return t > now ? t : now;
+}
+
+struct usb_host *usb_host_new(struct vb *vb, struct usb_model *dev, const char *bind_addr,
+                              uint16_t port)
+{
+    struct usb_host *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->vb = vb;
+    h->dev = dev;
+    h->mps0 = 64;
+    if (port) {
+        h->srv = usbip_server_new(h, bind_addr ? bind_addr : "127.0.0.1", port);
+        if (!h->srv) {
+            free(h);
+            return NULL;
+        }
+    }
+    return h;
+}
+
+void usb_host_free(struct usb_host *h)
+{
+    if (!h)
+        return;
+    if (h->srv)
+        usbip_server_free(h->srv);
+    h->srv = NULL;
+    fail_all(h, -ESHUTDOWN);
+    free(h);
+}

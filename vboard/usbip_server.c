@@ -1,0 +1,527 @@
+/*
+ * usbip_server.c - exports the enumerated device over USB/IP
+ * (Linux Documentation/usb/usbip_protocol.rst; /work/shared/notes/usbip.md):
+ * OP_REQ_DEVLIST, OP_REQ_IMPORT (one importer at a time), then CMD_SUBMIT
+ * on endpoint 0 run as control transfers by usb_host.c, and CMD_UNLINK.
+ * Non-blocking sockets, served from usb_host_poll; nothing global, so
+ * several vboard processes can serve several ports.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "usb_host_int.h"
+
+#define MAX_CONNS 8
+#define HDR 48
+#define DEV_BLOCK 0x138
+#define BUSID "1-1"
+#define USBIP_VERSION 0x0111
+#define OP_REQ_DEVLIST 0x8005
+#define OP_REP_DEVLIST 0x0005
+#define OP_REQ_IMPORT 0x8003
+#define OP_REP_IMPORT 0x0003
+#define CMD_SUBMIT 1
+#define CMD_UNLINK 2
+#define RET_SUBMIT 3
+#define RET_UNLINK 4
+#define MAX_IN (HDR + 65536)
+
+struct urb {
+    struct usbip_server *s;
+    uint32_t seqnum, devid, dir, ep, buflen;
+    struct usb_ctrl c;
+    uint8_t *buf;
+    struct urb *next;
+};
+
+struct conn {
+    int fd; /* -1: free slot */
+    bool imported, close_after_flush;
+    uint8_t *in;
+    size_t in_len;
+    uint8_t *out;
+    size_t out_len, out_cap;
+};
+
+struct usbip_server {
+    struct usb_host *h;
+    struct vb *vb;
+    int lfd;
+    uint16_t port;
+    struct conn conns[MAX_CONNS];
+    struct urb *urbs; /* submitted by the importer, not yet answered */
+};
+
+static void put_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    put_be16(p, v >> 16);
+    put_be16(p + 2, v & 0xFFFF);
+}
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* ---- Output ---------------------------------------------------------------- */
+
+static void conn_close(struct usbip_server *s, struct conn *c);
+
+static void conn_flush(struct usbip_server *s, struct conn *c)
+{
+    while (c->out_len) {
+        ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        if (n <= 0) {
+            conn_close(s, c);
+            return;
+        }
+        memmove(c->out, c->out + n, c->out_len - (size_t)n);
+        c->out_len -= (size_t)n;
+    }
+    if (c->close_after_flush)
+        conn_close(s, c);
+}
+
+static void conn_send(struct conn *c, const void *p, size_t n)
+{
+    if (c->fd < 0)
+        return;
+    if (c->out_len + n > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < c->out_len + n)
+            cap *= 2;
+        uint8_t *o = realloc(c->out, cap);
+        if (!o)
+            return;
+        c->out = o;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+}
+
+static struct conn *importer(struct usbip_server *s)
+{
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (s->conns[i].fd >= 0 && s->conns[i].imported)
+            return &s->conns[i];
+    return NULL;
+}
+
+/* ---- Before import ------------------------------------------------------- */
+
+/* The device block of OP_REP_DEVLIST / OP_REP_IMPORT, from the descriptors
+ * read during enumeration. */
+static void dev_block(const struct usb_devinfo *d, uint8_t b[DEV_BLOCK])
+{
+    memset(b, 0, DEV_BLOCK);
+    snprintf((char *)b, 256, "/sys/devices/platform/vboard/usb1/" BUSID);
+    snprintf((char *)b + 0x100, 32, BUSID);
+    put_be32(b + 0x120, 1);
+    put_be32(b + 0x124, d->addr);
+    put_be32(b + 0x128, 2); /* USB_SPEED_FULL */
+    put_be16(b + 0x12C, d->dev[8] | d->dev[9] << 8);
+    put_be16(b + 0x12E, d->dev[10] | d->dev[11] << 8);
+    put_be16(b + 0x130, d->dev[12] | d->dev[13] << 8);
+    b[0x132] = d->dev[4];
+    b[0x133] = d->dev[5];
+    b[0x134] = d->dev[6];
+    b[0x135] = d->config_value;
+    b[0x136] = d->dev[17];
+    b[0x137] = d->cfg_len >= 5 ? d->cfg[4] : 0;
+}
+
+/* Class/subclass/protocol of alternate setting 0 of each interface. */
+static void send_interfaces(struct conn *c, const struct usb_devinfo *d)
+{
+    unsigned sent = 0, want = d->cfg_len >= 5 ? d->cfg[4] : 0;
+    for (size_t i = 0; i + 1 < d->cfg_len && d->cfg[i] >= 2 && sent < want; i += d->cfg[i]) {
+        const uint8_t *x = d->cfg + i;
+        if (x[1] == 4 && x[0] >= 9 && i + 9 <= d->cfg_len && x[3] == 0) {
+            uint8_t e[4] = {x[5], x[6], x[7], 0};
+            conn_send(c, e, 4);
+            sent++;
+        }
+    }
+    for (; sent < want; sent++) {
+        uint8_t e[4] = {0};
+        conn_send(c, e, 4);
+    }
+}
+
+static void op_devlist(struct usbip_server *s, struct conn *c)
+{
+    const struct usb_devinfo *d = usb_host_exported(s->h);
+    uint8_t hdr[12];
+    put_be16(hdr, USBIP_VERSION);
+    put_be16(hdr + 2, OP_REP_DEVLIST);
+    put_be32(hdr + 4, 0);
+    put_be32(hdr + 8, d ? 1 : 0);
+    conn_send(c, hdr, sizeof hdr);
+    if (d) {
+        uint8_t b[DEV_BLOCK];
+        dev_block(d, b);
+        conn_send(c, b, sizeof b);
+        send_interfaces(c, d);
+    }
+    c->close_after_flush = true;
+}
+
+static void op_import(struct usbip_server *s, struct conn *c, const char *busid)
+{
+    const struct usb_devinfo *d = usb_host_exported(s->h);
+    bool ok = d && !importer(s) && !strncmp(busid, BUSID, 32);
+    uint8_t hdr[8];
+    put_be16(hdr, USBIP_VERSION);
+    put_be16(hdr + 2, OP_REP_IMPORT);
+    put_be32(hdr + 4, ok ? 0 : 1);
+    conn_send(c, hdr, sizeof hdr);
+    vb_trace(s->vb, "usbip", "import of %.32s %s", busid, ok ? "accepted" : "refused");
+    if (!ok) {
+        c->close_after_flush = true;
+        return;
+    }
+    uint8_t b[DEV_BLOCK];
+    dev_block(d, b);
+    conn_send(c, b, sizeof b);
+    c->imported = true;
+}
+
+/* Consumes one request of a connection not yet imported; the bytes used, 0
+ * when more are needed, -1 on a protocol error. */
+static long handle_op(struct usbip_server *s, struct conn *c)
+{
+    if (c->in_len < 8)
+        return 0;
+    uint16_t code = get_be16(c->in + 2);
+    if (code == OP_REQ_DEVLIST) {
+        op_devlist(s, c);
+        return 8;
+    }
+    if (code == OP_REQ_IMPORT) {
+        if (c->in_len < 8 + 32)
+            return 0;
+        char busid[33];
+        memcpy(busid, c->in + 8, 32);
+        busid[32] = 0;
+        op_import(s, c, busid);
+        return 8 + 32;
+    }
+    return -1;
+}
+
+/* ---- URBs ---------------------------------------------------------------- */
+
+static void ret_header(uint8_t *h, uint32_t cmd, uint32_t seqnum, int32_t status)
+{
+    memset(h, 0, HDR);
+    put_be32(h, cmd);
+    put_be32(h + 4, seqnum);
+    put_be32(h + 0x14, (uint32_t)status);
+}
+
+static void ret_submit(struct usbip_server *s, uint32_t seqnum, int32_t status, bool in,
+                       const uint8_t *data, uint32_t len)
+{
+    struct conn *c = importer(s);
+    if (!c)
+        return;
+    uint8_t h[HDR];
+    ret_header(h, RET_SUBMIT, seqnum, status);
+    put_be32(h + 0x18, len);
+    conn_send(c, h, HDR);
+    if (in && len)
+        conn_send(c, data, len);
+    vb_trace(s->vb, "usbip", "RET_SUBMIT seq=%u status=%d len=%u", seqnum, status, len);
+}
+
+static void urb_unlist(struct usbip_server *s, struct urb *u)
+{
+    for (struct urb **p = &s->urbs; *p; p = &(*p)->next)
+        if (*p == u) {
+            *p = u->next;
+            break;
+        }
+    free(u->buf);
+    free(u);
+}
+
+/* Linux usb_set_interface(): a STALL of SET_INTERFACE to an interface that
+ * has a single alternate setting is not an error (message.c). */
+static bool single_alt(const struct usb_devinfo *d, unsigned ifnum)
+{
+    int alts = 0;
+    for (size_t i = 0; i + 1 < d->cfg_len && d->cfg[i] >= 2; i += d->cfg[i])
+        if (d->cfg[i + 1] == 4 && i + 3 < d->cfg_len && d->cfg[i + 2] == ifnum)
+            alts++;
+    return alts == 1;
+}
+
+static void urb_done(struct usb_host *h, struct usb_ctrl *c)
+{
+    struct urb *u = c->ctx;
+    struct usbip_server *s = u->s;
+    int status = c->status;
+    const struct usb_devinfo *d = usb_host_exported(h);
+    if (status == -EPIPE && c->setup[0] == 0x01 && c->setup[1] == 0x0B && d &&
+        single_alt(d, c->setup[4]))
+        status = 0;
+    if (!status && c->setup[0] == 0x00 && c->setup[1] == 9)
+        usb_host_note_config(h, c->setup[2]);
+    uint32_t len = (uint32_t)c->actual;
+    if (len > u->buflen)
+        len = u->buflen;
+    ret_submit(s, u->seqnum, status, u->dir == 1, u->buf, len);
+    urb_unlist(s, u);
+}
+
+static void cmd_submit(struct usbip_server *s, const uint8_t *p, const uint8_t *out_data)
+{
+    uint32_t seqnum = get_be32(p + 4), dir = get_be32(p + 0x0C), ep = get_be32(p + 0x10);
+    uint32_t buflen = get_be32(p + 0x18);
+    const uint8_t *setup = p + 0x28;
+    vb_trace(s->vb, "usbip", "CMD_SUBMIT seq=%u ep=%u dir=%u len=%u setup %02x %02x", seqnum,
+             ep, dir, buflen, setup[0], setup[1]);
+    if (ep != 0) {
+        /* Only the default control pipe is served: DFU needs no other. */
+        ret_submit(s, seqnum, -EPIPE, false, NULL, 0);
+        return;
+    }
+    if (setup[0] == 0x00 && setup[1] == 5) {
+        /* SET_ADDRESS is the host controller's business (vhci does it
+         * locally); the device keeps the address we gave it. */
+        ret_submit(s, seqnum, 0, false, NULL, 0);
+        return;
+    }
+    size_t wlen = (size_t)(setup[6] | setup[7] << 8);
+    struct urb *u = calloc(1, sizeof *u);
+    uint8_t *buf = calloc(1, wlen ? wlen : 1);
+    if (!u || !buf) {
+        free(u);
+        free(buf);
+        ret_submit(s, seqnum, -ENOMEM, false, NULL, 0);
+        return;
+    }
+    *u = (struct urb){.s = s, .seqnum = seqnum, .dir = dir, .ep = ep, .buflen = buflen, .buf = buf};
+    if (dir == 0 && out_data)
+        memcpy(buf, out_data, buflen < wlen ? buflen : wlen);
+    memcpy(u->c.setup, setup, 8);
+    u->c.data = buf;
+    u->c.done = urb_done;
+    u->c.ctx = u;
+    u->next = s->urbs;
+    s->urbs = u;
+    if (!usb_host_submit(s->h, &u->c)) {
+        ret_submit(s, seqnum, -ENODEV, false, NULL, 0);
+        urb_unlist(s, u);
+    }
+}
+
+static void cmd_unlink(struct usbip_server *s, const uint8_t *p)
+{
+    uint32_t seqnum = get_be32(p + 4), victim = get_be32(p + 0x14);
+    int32_t status = 0;
+    for (struct urb *u = s->urbs; u; u = u->next)
+        if (u->seqnum == victim) {
+            usb_host_cancel(s->h, &u->c);
+            urb_unlist(s, u);
+            status = -ECONNRESET;
+            break;
+        }
+    vb_trace(s->vb, "usbip", "CMD_UNLINK seq=%u of %u -> %d", seqnum, victim, status);
+    struct conn *c = importer(s);
+    uint8_t h[HDR];
+    ret_header(h, RET_UNLINK, seqnum, status);
+    if (c)
+        conn_send(c, h, HDR);
+}
+
+static long handle_urb(struct usbip_server *s, struct conn *c)
+{
+    (void)c;
+    if (c->in_len < HDR)
+        return 0;
+    uint32_t cmd = get_be32(c->in);
+    if (cmd == CMD_UNLINK) {
+        cmd_unlink(s, c->in);
+        return HDR;
+    }
+    if (cmd != CMD_SUBMIT)
+        return -1;
+    uint32_t dir = get_be32(c->in + 0x0C), len = get_be32(c->in + 0x18);
+    size_t need = HDR + (dir == 0 ? len : 0);
+    if (need > MAX_IN)
+        return -1;
+    if (c->in_len < need)
+        return 0;
+    cmd_submit(s, c->in, c->in + HDR);
+    return (long)need;
+}
+
+/* ---- Connections ----------------------------------------------------------- */
+
+static void drop_urbs(struct usbip_server *s)
+{
+    while (s->urbs) {
+        usb_host_cancel(s->h, &s->urbs->c);
+        urb_unlist(s, s->urbs);
+    }
+}
+
+static void conn_close(struct usbip_server *s, struct conn *c)
+{
+    bool was_importer = c->imported;
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    *c = (struct conn){.fd = -1};
+    if (was_importer) {
+        /* usbip-host (stub_dev.c) resets the device when its importer goes
+         * away; it can be imported again once enumerated anew. */
+        vb_trace(s->vb, "usbip", "importer gone: resetting the device");
+        drop_urbs(s);
+        usb_host_reset_device(s->h);
+    }
+}
+
+static void conn_read(struct usbip_server *s, struct conn *c)
+{
+    ssize_t n = recv(c->fd, c->in + c->in_len, MAX_IN - c->in_len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        conn_close(s, c);
+        return;
+    }
+    c->in_len += (size_t)n;
+    while (c->fd >= 0 && !c->close_after_flush) {
+        long used = c->imported ? handle_urb(s, c) : handle_op(s, c);
+        if (used < 0) {
+            vb_trace(s->vb, "usbip", "protocol error: closing the connection");
+            conn_close(s, c);
+            return;
+        }
+        if (used == 0)
+            break;
+        memmove(c->in, c->in + used, c->in_len - (size_t)used);
+        c->in_len -= (size_t)used;
+    }
+    if (c->fd >= 0)
+        conn_flush(s, c);
+}
+
+static void accept_all(struct usbip_server *s)
+{
+    for (;;) {
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0)
+            return;
+        struct conn *c = NULL;
+        for (int i = 0; i < MAX_CONNS && !c; i++)
+            if (s->conns[i].fd < 0)
+                c = &s->conns[i];
+        uint8_t *in = c ? malloc(MAX_IN) : NULL;
+        if (!in) {
+            close(fd);
+            continue;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        *c = (struct conn){.fd = fd, .in = in};
+    }
+}
+
+void usbip_server_poll(struct usbip_server *s, int wait_ms)
+{
+    struct pollfd p[MAX_CONNS + 1];
+    struct conn *who[MAX_CONNS + 1];
+    int n = 0;
+    p[n] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+    who[n++] = NULL;
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (s->conns[i].fd >= 0) {
+            struct conn *c = &s->conns[i];
+            p[n] = (struct pollfd){.fd = c->fd, .events = (short)(POLLIN | (c->out_len ? POLLOUT : 0))};
+            who[n++] = c;
+        }
+    if (poll(p, (nfds_t)n, wait_ms) <= 0)
+        return;
+    if (p[0].revents & POLLIN)
+        accept_all(s);
+    for (int i = 1; i < n; i++) {
+        struct conn *c = who[i];
+        if (c->fd != p[i].fd)
+            continue; /* closed meanwhile */
+        if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
+            conn_read(s, c);
+        if (c->fd == p[i].fd && (p[i].revents & POLLOUT))
+            conn_flush(s, c);
+    }
+}
+
+void usbip_server_device_gone(struct usbip_server *s)
+{
+    struct conn *c = importer(s);
+    /* The host failed every pending URB (their RET_SUBMITs are queued);
+     * send what the socket takes, then hang up as usbip-host does when its
+     * device is unplugged. */
+    drop_urbs(s);
+    if (!c)
+        return;
+    c->imported = false; /* no device reset: it is gone */
+    conn_flush(s, c);
+    if (c->fd >= 0)
+        conn_close(s, c);
+}
+
+uint16_t usbip_server_port(const struct usbip_server *s) { return s->port; }
+
+struct usbip_server *usbip_server_new(struct usb_host *h, const char *bind_addr, uint16_t port)
+{
+    struct usbip_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->h = h;
+    s->vb = usb_host_vb(h);
+    for (int i = 0; i < MAX_CONNS; i++)
+        s->conns[i].fd = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    int one = 1;
+    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->lfd < 0 || inet_pton(AF_INET, bind_addr, &a.sin_addr) != 1 ||
+        setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(s->lfd, (struct sockaddr *)&a, sizeof a) || listen(s->lfd, 8)) {
+        fprintf(stderr, "vboard: usbip: cannot listen on %s:%u: %s\n", bind_addr, port,
+                strerror(errno));
+        if (s->lfd >= 0)
+            close(s->lfd);
+        free(s);
+        return NULL;
+    }
+    s->port = port;
+    return s;
+}
+
+void usbip_server_free(struct usbip_server *s)
+{
+    if (!s)
+        return;
+    drop_urbs(s);
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (s->conns[i].fd >= 0) {
+            s->conns[i].imported = false; /* shutting down: no device reset */
+            conn_close(s, &s->conns[i]);
+        }
+    close(s->lfd);
+    free(s);
+}

@@ -1,0 +1,631 @@
+/*
+ * vb.c - the board: MMIO dispatch, scheduler and virtual time, pacing
+ * against the wall clock, event/violation/trace output, resets, and the
+ * wiring of the models (which pin pulls D+ up on which board).
+ */
+#include "board.h"
+
+#include "afio.h"
+#include "bkp.h"
+#include "crc.h"
+#include "flash.h"
+#include "gpio.h"
+#include "iwdg.h"
+#include "nvic.h"
+#include "pwr.h"
+#include "rcc.h"
+#include "scb.h"
+#include "systick.h"
+#include "usb.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+volatile int vb_signal_quit, vb_signal_reset;
+
+/* ---- USB side: weak stand-ins until vboard/usb.c and usb_host.c exist.
+ * The real definitions (strong symbols) replace these at link time. */
+__attribute__((weak)) struct usb_model *usb_model_new(struct vb *vb)
+{
+    (void)vb;
+    return NULL;
+}
+__attribute__((weak)) void usb_model_reset(struct usb_model *m) { (void)m; }
+__attribute__((weak)) void usb_model_free(struct usb_model *m) { (void)m; }
+__attribute__((weak)) struct usb_host *usb_host_new(struct vb *vb, struct usb_model *dev,
+                                                    const char *bind_addr, uint16_t port)
+{
+    (void)vb, (void)dev, (void)bind_addr, (void)port;
+    return NULL;
+}
+__attribute__((weak)) uint64_t usb_host_poll(struct usb_host *h, int wait_ms)
+{
+    (void)h;
+    if (wait_ms > 0) {
+        struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return UINT64_MAX;
+}
+__attribute__((weak)) void usb_host_free(struct usb_host *h) { (void)h; }
+
+/* ---- Clock ---------------------------------------------------------------- */
+uint64_t vb_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t cpu_hz(const struct vb *vb)
+{
+    uint32_t hz = rcc_hclk_hz(vb->rcc);
+    return hz ? hz : 8000000;
+}
+
+uint64_t vb_now_ns(const struct vb *vb)
+{
+    uint64_t n = m3_slice_icount(vb->cpu);
+    if (!n)
+        return vb->now_ns;
+    return vb->now_ns + (n * 1000000000ull + vb->cyc_frac) / cpu_hz(vb);
+}
+
+/* Folds the instructions of a finished slice into now_ns (cpu.c calls it
+ * as soon as uc_emu_start returns). */
+void vb_account_cycles(struct vb *vb, uint64_t n)
+{
+    uint64_t hz = cpu_hz(vb), num = n * 1000000000ull + vb->cyc_frac;
+    vb->now_ns += num / hz;
+    vb->cyc_frac = num % hz;
+}
+
+/* ---- Output ---------------------------------------------------------------- */
+static void stamp(const struct vb *vb, FILE *f)
+{
+    uint64_t t = vb_now_ns(vb) / 1000;
+    fprintf(f, "[%4llu.%06llu] ", (unsigned long long)(t / 1000000), (unsigned long long)(t % 1000000));
+}
+
+void vb_event(struct vb *vb, const char *fmt, ...)
+{
+    va_list ap;
+    stamp(vb, stdout);
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+static const char *const trace_names[] = {"usb", "flash", "mmio", "irq", "usbip", "cpu"};
+
+void vb_trace(struct vb *vb, const char *category, const char *fmt, ...)
+{
+    unsigned bit = 0;
+    for (unsigned i = 0; i < sizeof trace_names / sizeof *trace_names; i++)
+        if (!strcmp(category, trace_names[i]))
+            bit = 1u << i;
+    if (!(vb->opt.trace & bit))
+        return;
+    va_list ap;
+    stamp(vb, stdout);
+    fprintf(stdout, "%s: ", category);
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+void vb_violation(struct vb *vb, const char *model, const char *rule, const char *fmt, ...)
+{
+    va_list ap;
+    stamp(vb, stdout);
+    fprintf(stdout, "VIOLATION %s (%s): ", model, rule);
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fprintf(stdout, " [PC 0x%08x]\n", m3_pc(vb->cpu));
+    if (vb->opt.strict && !vb->quit) {
+        stamp(vb, stdout);
+        fprintf(stdout, "--strict: stopping on the violation above (exit status 3)\n");
+        vb->quit = true;
+        vb->exit_status = 3;
+        vb_kick(vb);
+        m3_stop_now(vb->cpu);
+    }
+    fflush(stdout);
+}
+
+/* ---- MMIO dispatch -------------------------------------------------------- */
+void vb_mmio(struct vb *vb, const char *name, uint32_t base, uint32_t len, vb_read_fn rd,
+             vb_write_fn wr, void *model)
+{
+    if (vb->nwin == (int)(sizeof vb->win / sizeof *vb->win)) {
+        fprintf(stderr, "vboard: too many MMIO windows\n");
+        abort();
+    }
+    int i = vb->nwin++;
+    while (i > 0 && vb->win[i - 1].base > base) {
+        vb->win[i] = vb->win[i - 1];
+        i--;
+    }
+    vb->win[i] = (struct vb_window){name, base, len, rd, wr, model};
+    vb->last_win = NULL;
+}
+
+const struct vb_window *vb_find_window(struct vb *vb, uint32_t addr)
+{
+    const struct vb_window *w = vb->last_win;
+    if (w && addr - w->base < w->len)
+        return w;
+    int lo = 0, hi = vb->nwin - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        w = &vb->win[mid];
+        if (addr < w->base)
+            hi = mid - 1;
+        else if (addr - w->base >= w->len)
+            lo = mid + 1;
+        else
+            return vb->last_win = w;
+    }
+    return NULL;
+}
+
+/* Each unmodelled address is reported once (a polling loop would flood). */
+static void unmodelled(struct vb *vb, const char *what, uint32_t addr, unsigned size)
+{
+    static uint32_t seen[64];
+    static unsigned nseen;
+    for (unsigned i = 0; i < nseen; i++)
+        if (seen[i] == addr)
+            return;
+    if (nseen < 64)
+        seen[nseen++] = addr;
+    vb_violation(vb, "bus", "unmodelled address", "%s of 0x%08x (%u bytes): no model there", what,
+                 addr, size);
+}
+
+uint32_t vb_bus_read(struct vb *vb, uint32_t addr, unsigned size)
+{
+    const struct vb_window *w = vb_find_window(vb, addr);
+    if (!w) {
+        unmodelled(vb, "read", addr, size);
+        return 0;
+    }
+    uint32_t v = w->rd(w->model, addr - w->base, size);
+    if (vb->opt.trace & VB_TRACE_MMIO)
+        vb_trace(vb, "mmio", "%s rd%u 0x%08x -> 0x%08x", w->name, size * 8, addr, v);
+    return v;
+}
+
+void vb_bus_write(struct vb *vb, uint32_t addr, uint32_t value, unsigned size)
+{
+    const struct vb_window *w = vb_find_window(vb, addr);
+    if (!w) {
+        unmodelled(vb, "write", addr, size);
+        return;
+    }
+    if (vb->opt.trace & VB_TRACE_MMIO)
+        vb_trace(vb, "mmio", "%s wr%u 0x%08x <- 0x%08x", w->name, size * 8, addr, value);
+    w->wr(w->model, addr - w->base, value, size);
+}
+
+/* ---- Scheduler ------------------------------------------------------------ */
+static bool earlier(const struct vb_timer *a, const struct vb_timer *b)
+{
+    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+void vb_kick(struct vb *vb) { vb->stop_slice = true; }
+
+void vb_at(struct vb *vb, uint64_t t_ns, void (*fn)(void *model), void *model)
+{
+    if (vb->nheap == vb->capheap) {
+        vb->capheap = vb->capheap ? vb->capheap * 2 : 64;
+        vb->heap = realloc(vb->heap, vb->capheap * sizeof *vb->heap);
+        if (!vb->heap)
+            abort();
+    }
+    size_t i = vb->nheap++;
+    struct vb_timer t = {t_ns, vb->seq++, fn, model};
+    while (i > 0 && earlier(&t, &vb->heap[(i - 1) / 2])) {
+        vb->heap[i] = vb->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    vb->heap[i] = t;
+    /* Scheduled inside the running slice: end it early so the callback is
+     * on time (the slice was sized to the earliest event known before). */
+    vb_kick(vb);
+}
+
+static struct vb_timer heap_pop(struct vb *vb)
+{
+    struct vb_timer top = vb->heap[0], last = vb->heap[--vb->nheap];
+    size_t i = 0, n = vb->nheap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && earlier(&vb->heap[c + 1], &vb->heap[c]))
+            c++;
+        if (!earlier(&vb->heap[c], &last))
+            break;
+        vb->heap[i] = vb->heap[c];
+        i = c;
+    }
+    if (n)
+        vb->heap[i] = last;
+    return top;
+}
+
+static uint64_t next_timer(const struct vb *vb) { return vb->nheap ? vb->heap[0].t : UINT64_MAX; }
+
+static void run_due(struct vb *vb)
+{
+    while (vb->nheap && vb->heap[0].t <= vb->now_ns && !vb->reset_why) {
+        struct vb_timer t = heap_pop(vb);
+        t.fn(t.model);
+    }
+}
+
+void vb_flash_stall_until(struct vb *vb, uint64_t t_ns)
+{
+    uint64_t now = vb_now_ns(vb), from = vb->stall_until_ns > now ? vb->stall_until_ns : now;
+    if (t_ns > from)
+        vb->flash_busy_ns += t_ns - from;
+    if (t_ns > vb->stall_until_ns)
+        vb->stall_until_ns = t_ns;
+    vb_kick(vb);
+}
+
+/* ---- Interrupts, clocks, pins: forwarded to the models -------------------- */
+void vb_irq(struct vb *vb, unsigned irq, bool level)
+{
+    if (nvic_set_level(vb->nvic, irq, level))
+        vb_kick(vb);
+    if (vb->opt.trace & VB_TRACE_IRQ)
+        vb_trace(vb, "irq", "IRQ%u line %s", irq, level ? "high" : "low");
+}
+
+bool vb_clock_enabled(const struct vb *vb, enum vb_clk clk) { return rcc_clock_enabled(vb->rcc, clk); }
+uint32_t vb_sysclk_hz(const struct vb *vb) { return rcc_sysclk_hz(vb->rcc); }
+uint32_t vb_usbclk_hz(const struct vb *vb) { return rcc_usbclk_hz(vb->rcc); }
+
+int vb_pin_driven(const struct vb *vb, char port, unsigned pin)
+{
+    return gpio_pin_driven(vb->gpio, port, pin);
+}
+
+/* Read through the USB model's own CNTR (0x40005C40, PDWN = bit 1), so the
+ * board needs nothing beyond usb.h. No clock or no model: the macrocell is
+ * in its reset state, powered down (RM0008 23.5.2, CNTR reset 0x0003). */
+bool vb_usb_powered_down(const struct vb *vb)
+{
+    struct vb *v = (struct vb *)vb;
+    if (!v->usb || !rcc_clock_enabled(v->rcc, VB_CLK_USB))
+        return true;
+    const struct vb_window *w = vb_find_window(v, 0x40005C40);
+    if (!w)
+        return true;
+    return (w->rd(w->model, 0x40005C40 - w->base, 4) & 2) != 0;
+}
+
+bool vb_dplus_pulled_up(const struct vb *vb)
+{
+    bool pulled;
+    switch (vb->opt.board) {
+    case BOARD_MAPLE_MINI: /* PB9 switches the 1k5 pull-up, active low */
+        pulled = gpio_pin_driven(vb->gpio, 'B', 9) == 0;
+        break;
+    case BOARD_OLIMEX_H103: /* PC11 "USB_DISC", active low */
+        pulled = gpio_pin_driven(vb->gpio, 'C', 11) == 0;
+        break;
+    default: /* fixed resistor to 3V3 */
+        pulled = true;
+        break;
+    }
+    /* PA12 as a GPIO output driving 0 shorts D+ to ground; only possible
+     * while the transceiver is off (RM0008 23.4.2). */
+    if (vb_usb_powered_down(vb) && gpio_pin_driven(vb->gpio, 'A', 12) == 0)
+        pulled = false;
+    return pulled;
+}
+
+void vb_system_reset(struct vb *vb, const char *why)
+{
+    if (!vb->reset_why)
+        vb->reset_why = why;
+    vb_kick(vb);
+}
+
+/* ---- Board-owned windows: system memory, F_SIZE, unique ID ---------------- */
+static uint32_t sysmem_read(void *model, uint32_t off, unsigned size)
+{
+    struct vb *vb = model;
+    uint8_t b[0x800] = {0};
+    if (off + size > sizeof b)
+        return 0;
+    uint16_t fsize = (uint16_t)(vb->opt.part->flash_size / 1024);
+    b[0x7E0] = (uint8_t)fsize;
+    b[0x7E1] = (uint8_t)(fsize >> 8);
+    memcpy(&b[0x7E8], vb->opt.uid, 12);
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint32_t)b[off + i] << (8 * i);
+    return v;
+}
+
+static void sysmem_write(void *model, uint32_t off, uint32_t value, unsigned size)
+{
+    struct vb *vb = model;
+    (void)value;
+    vb_violation(vb, "sysmem", "RM0008 3.3.1", "write to read-only system memory 0x%08x (%u bytes)",
+                 0x1FFFF000 + off, size);
+}
+
+/* RCC peripheral resets (APBxRSTR) and the backup domain reset (BDRST). */
+static void periph_reset(void *ctx, enum vb_clk what)
+{
+    struct vb *vb = ctx;
+    switch (what) {
+    case VB_CLK_GPIOA: case VB_CLK_GPIOB: case VB_CLK_GPIOC: case VB_CLK_GPIOD:
+        gpio_reset_port(vb->gpio, (char)('A' + (what - VB_CLK_GPIOA)));
+        break;
+    case VB_CLK_AFIO: afio_reset(vb->afio); break;
+    case VB_CLK_USB: usb_model_reset(vb->usb); break;
+    case VB_CLK_PWR: pwr_reset(vb->pwr); break;
+    case VB_CLK_BKP: bkp_backup_domain_reset(vb->bkp); break;
+    case VB_CLK_CRC: crc_reset(vb->crc); break;
+    case VB_CLK_FLITF: break;
+    }
+}
+
+static void flash_changed(void *ctx, uint32_t addr, uint32_t len)
+{
+    struct vb *vb = ctx;
+    m3_flash_changed(vb->cpu, addr, len);
+}
+
+static void flash_bus_error(void *ctx, const char *why)
+{
+    struct vb *vb = ctx;
+    m3_bus_fault(vb->cpu, why);
+}
+
+static bool backup_writable(void *ctx)
+{
+    struct vb *vb = ctx;
+    return pwr_dbp(vb->pwr);
+}
+
+static void sysclk_changed(void *ctx, uint32_t hz)
+{
+    struct vb *vb = ctx;
+    flash_check_latency(vb->flash, hz);
+}
+
+/* ---- Construction ---------------------------------------------------------- */
+struct vb *vb_new(const struct vb_opts *opt)
+{
+    struct vb *vb = calloc(1, sizeof *vb);
+    if (!vb)
+        return NULL;
+    vb->opt = *opt;
+    const struct vb_part *p = opt->part;
+
+    struct flash_cfg fc = {
+        .flash_size = p->flash_size,
+        .page_size = p->page_size,
+        .file = opt->flash_file,
+        .image = opt->image,
+        .image_size = opt->image_size,
+        .hw_iwdg = opt->hw_iwdg,
+    };
+    vb->nvic = nvic_new(vb); /* first: other models raise lines from their constructors */
+    vb->rcc = rcc_new(vb);
+    vb->flash = flash_new(vb, &fc);
+    if (!vb->flash) {
+        free(vb);
+        return NULL;
+    }
+    vb->cpu = m3_new(vb, flash_view(vb->flash), p->flash_size, p->sram_size);
+    if (!vb->cpu)
+        return NULL;
+    flash_set_hooks(vb->flash, flash_changed, flash_bus_error, vb);
+    rcc_set_reset_hook(vb->rcc, periph_reset, vb);
+    rcc_set_dbp_hook(vb->rcc, backup_writable, vb);
+    rcc_set_clock_hook(vb->rcc, sysclk_changed, vb);
+    vb->gpio = gpio_new(vb);
+    gpio_set_quiet(vb->gpio, opt->quiet_gpio);
+    for (int port = 0; port < 5; port++)
+        for (unsigned pin = 0; pin < 16; pin++)
+            gpio_set_input(vb->gpio, (char)('A' + port), pin, opt->pin_level[port][pin]);
+    vb->afio = afio_new(vb);
+    vb->pwr = pwr_new(vb);
+    vb->bkp = bkp_new(vb, vb->pwr, p->flash_size > 128 * 1024);
+    vb->scb = scb_new(vb, vb->nvic);
+    vb->systick = systick_new(vb, vb->nvic);
+    vb->crc = crc_new(vb);
+    vb->iwdg = iwdg_new(vb, !flash_wdg_sw(vb->flash));
+    vb_mmio(vb, "sysmem", 0x1FFFF000, 0x800, sysmem_read, sysmem_write, vb);
+    vb->usb = usb_model_new(vb);
+    vb->host = usb_host_new(vb, vb->usb, "127.0.0.1", opt->port);
+    vb->usb_next_ns = 0;
+    vb->wall_start_ns = vb_wall_ns();
+    vb_event(vb, "reset (power-on) %s, %u KiB flash, %u KiB SRAM, %u-byte pages", p->name,
+             p->flash_size / 1024, p->sram_size / 1024, p->page_size);
+    rcc_reset(vb->rcc, RCC_RESET_POWER_ON);
+    m3_reset(vb->cpu, true);
+    return vb;
+}
+
+void vb_free(struct vb *vb)
+{
+    if (!vb)
+        return;
+    usb_host_free(vb->host);
+    usb_model_free(vb->usb);
+    flash_free(vb->flash); /* completes nothing in flight: like a power cut */
+    m3_free(vb->cpu);
+    rcc_free(vb->rcc);
+    gpio_free(vb->gpio);
+    afio_free(vb->afio);
+    bkp_free(vb->bkp);
+    pwr_free(vb->pwr);
+    nvic_free(vb->nvic);
+    scb_free(vb->scb);
+    systick_free(vb->systick);
+    crc_free(vb->crc);
+    iwdg_free(vb->iwdg);
+    free(vb->heap);
+    free(vb);
+}
+
+/* RM0008 7.1.2: a system reset resets everything but the backup domain
+ * (BKP data registers, RCC_BDCR) and the reset flags in RCC_CSR. */
+static void do_system_reset(struct vb *vb)
+{
+    const char *why = vb->reset_why;
+    vb->reset_why = NULL;
+    vb->resets++;
+    vb_event(vb, "reset (%s)", why);
+    enum rcc_reset_kind kind = RCC_RESET_PIN;
+    if (!strncmp(why, "SYSRESETREQ", 11))
+        kind = RCC_RESET_SOFTWARE;
+    else if (!strncmp(why, "IWDG", 4))
+        kind = RCC_RESET_IWDG;
+    rcc_reset(vb->rcc, kind);
+    flash_reset(vb->flash);
+    gpio_reset(vb->gpio);
+    afio_reset(vb->afio);
+    pwr_reset(vb->pwr);
+    bkp_system_reset(vb->bkp);
+    nvic_reset(vb->nvic);
+    scb_reset(vb->scb);
+    systick_reset(vb->systick);
+    crc_reset(vb->crc);
+    iwdg_reset(vb->iwdg, !flash_wdg_sw(vb->flash));
+    usb_model_reset(vb->usb);
+    vb->stall_until_ns = 0;
+    vb->app_started = false;
+    m3_reset(vb->cpu, false);
+}
+
+/* ---- The main loop ---------------------------------------------------------- */
+#define MAX_SLICE_NS 1000000ull /* serve the host side at least every 1 ms */
+
+/* Wall-clock pacing: keeps virtual time (minus flash busy time unless
+ * --realtime) from running ahead of the wall clock. Waits in
+ * usb_host_poll so sockets are served while we wait. */
+static void pace(struct vb *vb, uint64_t target_ns)
+{
+    if (vb->opt.fast) {
+        return;
+    }
+    for (;;) {
+        uint64_t credit = vb->opt.realtime ? 0 : vb->flash_busy_ns;
+        uint64_t virt = target_ns > credit ? target_ns - credit : 0;
+        uint64_t wall = vb_wall_ns() - vb->wall_start_ns;
+        if (virt <= wall + 200000 || vb_signal_quit || vb->quit)
+            return;
+        uint64_t ahead_ms = (virt - wall) / 1000000;
+        int wait = ahead_ms > 20 ? 20 : (int)(ahead_ms ? ahead_ms : 1);
+        uint64_t want = usb_host_poll(vb->host, wait);
+        if (want < vb->usb_next_ns || vb->usb_next_ns <= vb->now_ns)
+            vb->usb_next_ns = want;
+        /* Socket activity may have work due before target: let the caller
+         * run it at the time the wall clock has reached. */
+        if (want < target_ns)
+            return;
+    }
+}
+
+static void poll_usb(struct vb *vb)
+{
+    if (vb->now_ns >= vb->usb_next_ns || vb->opt.fast) {
+        vb->usb_next_ns = usb_host_poll(vb->host, 0);
+    }
+}
+
+int vb_run(struct vb *vb)
+{
+    uint64_t exit_ns = vb->opt.exit_after_s > 0 ? (uint64_t)(vb->opt.exit_after_s * 1e9) : UINT64_MAX;
+    uint64_t last_poll_wall = 0;
+    while (!vb->quit) {
+        if (vb_signal_quit) {
+            vb_event(vb, "stopping on signal");
+            break;
+        }
+        if (vb_signal_reset) {
+            vb_signal_reset = 0;
+            vb_system_reset(vb, "reset button");
+        }
+        if (vb->reset_why)
+            do_system_reset(vb);
+        run_due(vb);
+        if (vb->reset_why || vb->quit)
+            continue;
+        if (vb->now_ns >= exit_ns) {
+            vb_event(vb, "exit after %.3f s of virtual time", vb->opt.exit_after_s);
+            break;
+        }
+        poll_usb(vb);
+        /* In --fast mode still look at the sockets now and then. */
+        uint64_t w = vb_wall_ns();
+        if (vb->opt.fast && w - last_poll_wall > 2000000) {
+            last_poll_wall = w;
+            vb->usb_next_ns = usb_host_poll(vb->host, 0);
+        }
+        m3_check_interrupts(vb->cpu);
+
+        uint64_t next = next_timer(vb);
+        if (vb->usb_next_ns < next)
+            next = vb->usb_next_ns;
+        if (exit_ns < next)
+            next = exit_ns;
+        if (next <= vb->now_ns)
+            next = vb->now_ns + 1;
+
+        bool stalled = vb->stall_until_ns > vb->now_ns && m3_in_flash(vb->cpu);
+        if (stalled && vb->stall_until_ns < next)
+            next = vb->stall_until_ns;
+        if (stalled || m3_sleeping(vb->cpu) || m3_locked_up(vb->cpu)) {
+            /* Nothing runs until the next event: skip time there. */
+            if (next == UINT64_MAX) {
+                if (vb->opt.fast && !vb->host) {
+                    vb_event(vb, "CPU asleep with nothing scheduled: stopping");
+                    break;
+                }
+                next = vb->now_ns + MAX_SLICE_NS * 20;
+            }
+            pace(vb, next);
+            if (!vb->opt.fast) {
+                uint64_t credit = vb->opt.realtime ? 0 : vb->flash_busy_ns;
+                uint64_t wall = vb_wall_ns() - vb->wall_start_ns + credit;
+                if (wall < next && !stalled)
+                    next = wall > vb->now_ns ? wall : vb->now_ns;
+            }
+            if (next > vb->now_ns)
+                vb->now_ns = next;
+            continue;
+        }
+        uint64_t span = next - vb->now_ns;
+        if (span > MAX_SLICE_NS)
+            span = MAX_SLICE_NS;
+        uint64_t instr = span * cpu_hz(vb) / 1000000000ull;
+        if (instr < 1)
+            instr = 1;
+        pace(vb, vb->now_ns);
+        vb->stop_slice = false;
+        m3_run(vb->cpu, instr);
+    }
+    if (vb_signal_quit && !vb->exit_status)
+        vb->exit_status = 0;
+    return vb->exit_status;
+}
