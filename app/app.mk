@@ -103,3 +103,35 @@ TEST_DEPS += $(HOSTDIR)/test_crc32_stm32 $(HOSTDIR)/test_stamp $(STAMP) \
 	$(foreach d,$(APP_TEST_IMAGES),$(d)/blinky.stamped.bin)
 TEST_SUITES += "$(HOSTDIR)/test_crc32_stm32" \
 	"$(HOSTDIR)/test_stamp $(STAMP) $(APP_TEST_IMAGES)"
+
+# e2e_app: blinky behind the real bootloader on the virtual board. Each spec
+# is FW.bin:APP_DIR:BOARD:PART[:reboot]; fw/fw.mk names its builds as
+# app_dir does. ":reboot" also tests APP_DIR-reboot (built for APP_BASE only).
+app_part_bluepill := f103c8
+app_part_maple_mini := f103cb
+app_part_generic_f103rc := f103rc
+app_part_olimex_h103 := f103cb
+# $(call app_e2e_spec,BOARD,BASE)
+app_e2e_spec = build/fw/$(notdir $(call app_dir,$(1),$(2)))/dfuboot.bin:$(call \
+	app_dir,$(1),$(2)):$(1):$(app_part_$(1))$(if $(filter $(APP_BASE),$(2)),:reboot)
+
+ifeq ($(origin BOARD)$(origin APP_BASE),filefile)
+APP_E2E_SPECS := $(foreach b,$(BOARDS),$(call app_e2e_spec,$(b),0x08002000)) \
+	$(foreach a,0x08001000 0x08008000,$(call app_e2e_spec,bluepill,$(a)))
+else ifeq ($(notdir $(FW_CURRENT)),$(notdir $(call app_dir,$(BOARD),$(APP_BASE))))
+# One configuration on the command line: only when the bootloader differs
+# from the default in nothing but the board and APP_BASE.
+APP_E2E_SPECS := $(call app_e2e_spec,$(BOARD),$(APP_BASE))
+else
+APP_E2E_SPECS :=
+endif
+
+# The files a spec needs: bootloader, blinky.bin, stamped, maybe -reboot.
+app_e2e_deps = $(word 1,$(1)) $(word 2,$(1))/blinky.bin $(word 2,$(1))/blinky.stamped.bin \
+	$(if $(word 5,$(1)),$(word 2,$(1))-reboot/blinky.stamped.bin)
+
+ifneq ($(APP_E2E_SPECS),)
+TEST_DEPS += $(HOSTDIR)/vboard \
+	$(foreach s,$(APP_E2E_SPECS),$(call app_e2e_deps,$(subst :, ,$(s))))
+TEST_SUITES += "bash tests/stamp/e2e_app.sh $(HOSTDIR)/vboard $(APP_E2E_SPECS)"
+endif

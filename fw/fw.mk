@@ -1,6 +1,7 @@
 # fw/fw.mk - the bootloader (fw/) and its host unit tests (tests/unit/).
 #
-#   make                                  every board + bluepill APP_BASE variants
+#   make                                  every board, bluepill APP_BASE variants and
+#                                         bluepill with each non-default option
 #   make BOARD=maple_mini APP_BASE=0x08008000 UPLOAD=0
 #                                         just that configuration
 #   build/fw/<board>[-<variant>]/dfuboot.{elf,bin,map}
@@ -52,10 +53,11 @@ fw_defs = -DCFG_APP_BASE=$(FWV_APP_BASE)u -DCFG_VID=$(FWV_VID) -DCFG_PID=$(FWV_P
 define fw_config
 build/fw/$(1)/dfuboot.elf: $(FW_SRC) $(FW_HDR) $(FW_LD) fw/boards/$(2).h fw/fw.mk
 	@mkdir -p $$(@D)
-	$(FW_CC) $(FW_CFLAGS) -include fw/boards/$(2).h $(3) $(FW_SRC) $(FW_LDFLAGS) \
+	@echo "  FW    $$@ ($(2), APP_BASE $(4))"
+	@$(FW_CC) $(FW_CFLAGS) -include fw/boards/$(2).h $(3) $(FW_SRC) $(FW_LDFLAGS) \
 	  -Wl,--defsym=__app_base=$(4) -Wl,-Map=build/fw/$(1)/dfuboot.map -o $$@
 build/fw/$(1)/dfuboot.bin: build/fw/$(1)/dfuboot.elf
-	arm-none-eabi-objcopy -O binary $$< $$@
+	@arm-none-eabi-objcopy -O binary $$< $$@
 	@bash tests/unit/size_budget.sh $$<
 endef
 
@@ -78,6 +80,9 @@ FWV_APP_BASE := 0x08001000
 $(call fw_add,bluepill)
 FWV_APP_BASE := 0x08008000
 $(call fw_add,bluepill)
+# One option at a time, for the end-to-end and security tests (issue #4).
+FW_EXTRA_OPTS := UPLOAD=0 STRICT=1 DOUBLE_RESET=1 WEBUSB=0 WRP=1 RDP=1 UNPROTECT=1
+$(foreach kv,$(FW_EXTRA_OPTS),$(call fw_set_defaults)$(eval FWV_$(word 1,$(subst =, ,$(kv))) := $(word 2,$(subst =, ,$(kv))))$(call fw_add,bluepill))
 endif
 # The configuration the command line (or the defaults) asks for.
 $(call fw_set_current)
@@ -104,12 +109,14 @@ UNIT_BINS := $(foreach n,$(UNIT_NAMES),$(UNIT_DIR)/test_$(n)) $(UNIT_DIR)/test_o
 
 $(UNIT_DIR)/test_%: tests/unit/test_%.c $(UNIT_CORE) $(UNIT_SUPPORT) $(UNIT_HDR) fw/fw.mk
 	@mkdir -p $(@D)
-	$(HOST_CC) $(UNIT_CFLAGS) $< $(UNIT_CORE) $(UNIT_SUPPORT) -o $@
+	@echo "  CC    $@"
+	@$(HOST_CC) $(UNIT_CFLAGS) $< $(UNIT_CORE) $(UNIT_SUPPORT) -o $@
 
 # The same core built with the non-default options it reads at compile time.
 $(UNIT_DIR)/test_options: tests/unit/test_options.c $(UNIT_CORE) $(UNIT_SUPPORT) $(UNIT_HDR) fw/fw.mk
 	@mkdir -p $(@D)
-	$(HOST_CC) $(UNIT_CFLAGS) -DCFG_UPLOAD=0 -DCFG_UNPROTECT=1 -DCFG_WEBUSB=0 -DCFG_STRICT=1 \
+	@echo "  CC    $@"
+	@$(HOST_CC) $(UNIT_CFLAGS) -DCFG_UPLOAD=0 -DCFG_UNPROTECT=1 -DCFG_WEBUSB=0 -DCFG_STRICT=1 \
 	  $< $(UNIT_CORE) $(UNIT_SUPPORT) -o $@
 
 TEST_DEPS += $(UNIT_BINS) $(FW_BUDGET_ELF)

@@ -35,10 +35,10 @@ static struct libusb_context *ctx_new(void)
     /* LIBUSB_USBIP_WAIT_MS bounds the waits for a device that the server
      * is resetting (tests shorten them). */
     const char *w = getenv("LIBUSB_USBIP_WAIT_MS");
-    c->open_wait_ms = w && *w ? atoi(w) : 3000;
-    c->reset_wait_ms = w && *w ? atoi(w) : 2000;
-    c->list_wait_ms = w && *w ? atoi(w) : 1000;
-    c->empty_wait_ms = w && *w ? atoi(w) / 4 : 300;
+    c->open_wait_ms = w && *w ? atoi(w) : 5000;
+    c->reset_wait_ms = w && *w ? atoi(w) : 3000;
+    c->list_wait_ms = w && *w ? atoi(w) : 2000;
+    c->empty_wait_ms = w && *w ? atoi(w) / 4 : 1000;
     return c;
 }
 

@@ -22,6 +22,8 @@ struct scb;
 struct systick;
 struct crc;
 struct iwdg;
+struct dbgmcu;
+struct dwt;
 struct usb_model;
 struct usb_host;
 
@@ -87,6 +89,8 @@ struct vb {
     struct systick *systick;
     struct crc *crc;
     struct iwdg *iwdg;
+    struct dbgmcu *dbgmcu;
+    struct dwt *dwt;
     struct usb_model *usb;
     struct usb_host *host;
 
@@ -131,6 +135,7 @@ void vb_bus_write(struct vb *vb, uint32_t addr, uint32_t value, unsigned size);
 void vb_kick(struct vb *vb);
 uint64_t vb_wall_ns(void);
 void vb_account_cycles(struct vb *vb, uint64_t n);
+void vb_stall_now(struct vb *vb);
 extern volatile int vb_signal_quit, vb_signal_reset;
 
 /* cpu.c */

@@ -21,12 +21,25 @@ struct cpu {
     uint8_t *sram;
     uint32_t sram_size;
 
-    uint64_t icount; /* instructions run in the current slice */
-    uint32_t last_pc;
-    /* A pending interrupt is masked (PRIMASK/BASEPRI/FAULTMASK): watch for
-     * CPSIE/MSR and end the slice right after one, so the interrupt is
-     * taken at the next instruction boundary as on the M3. */
-    bool watch_unmask, stop_next;
+    uint64_t icount; /* instructions run (or entered) in the current slice */
+    uint64_t budget; /* the slice ends at the first block boundary past it */
+    uint32_t last_pc; /* start of the block running now */
+    bool stopped;     /* we ended the slice (not WFI) */
+    /* A pending interrupt is masked (PRIMASK/BASEPRI/FAULTMASK): a block
+     * holding CPSIE/MSR is run instruction-exactly up to that instruction,
+     * so the interrupt is taken at the next instruction as on the M3. */
+    bool watch_unmask;
+    uint32_t step_n; /* > 0: next slice runs exactly this many instructions */
+    bool stepping;
+
+    /* Instructions per translated block, by start address (Thumb-2
+     * lengths decoded once): time advances one cycle per instruction
+     * without a per-instruction hook (about 10x faster). */
+    struct bcache {
+        uint32_t addr, size;
+        uint16_t count;
+        int16_t unmask_at; /* index of the first CPSIE/MSR, -1 none */
+    } bc[8192];
     bool in_slice;
     bool sleeping, locked;
 
@@ -34,6 +47,18 @@ struct cpu {
      * view is put back from the array at the end of the slice. */
     bool dirty;
     uint32_t dirty_lo, dirty_hi;
+
+    /* Code cache invalidation requested while a slice runs (flash changed
+     * from inside a hook): done when the slice ends. */
+    bool inval;
+    uint32_t inval_lo, inval_hi;
+
+    /* Data reads of flash are hooked only around flash activity (the hook
+     * costs on every literal load): added when the FPEC turns busy,
+     * removed after a quiet period. */
+    uc_hook read_hook;
+    bool read_hooked;
+    uint64_t last_busy_ns;
 
     /* Fault raised inside a hook, taken when uc_emu_start returns. */
     const char *fault;
@@ -94,6 +119,15 @@ bool m3_in_flash(const struct cpu *c)
 void m3_flash_changed(struct cpu *c, uint32_t addr, uint32_t len)
 {
     uint32_t off = addr - FLASH_BASE;
+    if (c->in_slice) {
+        if (!c->inval || off < c->inval_lo)
+            c->inval_lo = off;
+        if (!c->inval || off + len > c->inval_hi)
+            c->inval_hi = off + len;
+        c->inval = true;
+        c->vb->stop_slice = true;
+        return;
+    }
     /* Translated code is not invalidated by host-side changes (notes trap 3). */
     uc_ctl_remove_cache(c->uc, FLASH_BASE + off, FLASH_BASE + off + len);
     uc_ctl_remove_cache(c->uc, off, off + len);
@@ -291,39 +325,55 @@ static const uint8_t *host_ptr(struct cpu *c, uint32_t addr)
     return NULL;
 }
 
-static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+static const struct bcache *block_info(struct cpu *c, uint32_t addr, uint32_t size)
 {
-    struct cpu *c = ud;
-    (void)size;
-    if (c->watch_unmask) {
-        if (c->stop_next) {
-            /* Stopping here ends the slice before this instruction runs. */
-            c->stop_next = false;
-            uc_emu_stop(uc);
-            return;
-        }
-        const uint8_t *p = host_ptr(c, (uint32_t)addr);
-        if (p) {
-            uint16_t hw = (uint16_t)(p[0] | p[1] << 8);
-            if (hw == 0xB662 || hw == 0xB661 || (hw & 0xFFF0) == 0xF380) /* CPSIE i/f, MSR */
-                c->stop_next = true;
-        }
+    struct bcache *b = &c->bc[(addr >> 1) & 8191];
+    if (b->addr == addr && b->size == size && size)
+        return b;
+    b->addr = addr;
+    b->size = size;
+    b->count = 0;
+    b->unmask_at = -1;
+    const uint8_t *p = host_ptr(c, addr);
+    for (uint32_t off = 0; off < size;) {
+        uint16_t hw = p ? (uint16_t)(p[off] | p[off + 1] << 8) : 0;
+        if (hw == 0xB662 || hw == 0xB661 || (hw & 0xFFF0) == 0xF380) /* CPSIE i/f, MSR */
+            if (b->unmask_at < 0)
+                b->unmask_at = (int16_t)b->count;
+        /* Thumb-2: first halfword 0b11101/0b11110/0b11111 = 32-bit. */
+        off += (hw >> 11) >= 0x1D ? 4 : 2;
+        b->count++;
     }
-    c->icount++;
-    c->last_pc = (uint32_t)addr;
-    if (!c->vb->app_started && addr >= c->vb->opt.app_base && addr - FLASH_BASE < c->flash_size) {
-        c->vb->app_started = true;
-        vb_event(c->vb, "app start 0x%08x", (uint32_t)addr);
-    }
+    if (!b->count)
+        b->count = 1;
+    return b;
 }
 
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
     struct cpu *c = ud;
-    (void)addr, (void)size;
-    /* The PC is exact here (notes trap 2): the place to leave a slice. */
-    if (c->vb->stop_slice)
+    if (c->stepping) /* counted by uc_emu_start's own count */
+        return;
+    /* The PC is exact here (notes trap 2): the place to leave a slice,
+     * before this block runs (so it is not counted). */
+    if (c->vb->stop_slice || c->icount >= c->budget) {
+        c->stopped = true;
         uc_emu_stop(uc);
+        return;
+    }
+    const struct bcache *b = block_info(c, (uint32_t)addr, size);
+    if (c->watch_unmask && b->unmask_at >= 0) {
+        c->step_n = (uint32_t)b->unmask_at + 1;
+        c->stopped = true;
+        uc_emu_stop(uc);
+        return;
+    }
+    c->icount += b->count;
+    c->last_pc = (uint32_t)addr;
+    if (!c->vb->app_started && addr >= c->vb->opt.app_base && addr - FLASH_BASE < c->flash_size) {
+        c->vb->app_started = true;
+        vb_event(c->vb, "app start 0x%08x", (uint32_t)addr);
+    }
 }
 
 static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
@@ -367,11 +417,9 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
         fault(c, "unaligned access (UNALIGNED)", pc, CFSR_UNALIGNED, 0xFFFFFFFF);
         return;
     default: {
-        char buf[64];
-        snprintf(buf, sizeof buf, "CPU exception %u", intno);
-        static char keep[64];
-        memcpy(keep, buf, sizeof keep);
-        fault(c, keep, pc, 0, 0xFFFFFFFF);
+        static char why[48]; /* fault() keeps only the pointer briefly */
+        snprintf(why, sizeof why, "CPU exception %u", intno);
+        fault(c, why, pc, 0, 0xFFFFFFFF);
         return;
     }
     }
@@ -404,6 +452,36 @@ static bool on_flash_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int s
     c->dirty = true;
     c->vb->stop_slice = true;
     return true;
+}
+
+static void on_flash_read(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                          void *ud)
+{
+    struct cpu *c = ud;
+    (void)uc, (void)type, (void)addr, (void)size, (void)value;
+    if (flash_busy(c->vb->flash))
+        vb_stall_now(c->vb);
+}
+
+/* At slice boundaries: hook flash data reads while the FPEC is (or was
+ * recently) busy. Changing hooks needs the translated code flushed. */
+static void update_read_hook(struct cpu *c)
+{
+    uint64_t now = vb_now_ns(c->vb);
+    bool busy = flash_busy(c->vb->flash);
+    if (busy)
+        c->last_busy_ns = now;
+    if (busy && !c->read_hooked) {
+        if (uc_hook_add(c->uc, &c->read_hook, UC_HOOK_MEM_READ, on_flash_read, c, 0,
+                        FLASH_BASE + c->flash_size - 1) == UC_ERR_OK) {
+            c->read_hooked = true;
+            uc_ctl_remove_cache(c->uc, 0, 0xFFFFFFFF);
+        }
+    } else if (!busy && c->read_hooked && now - c->last_busy_ns > 5000000) {
+        uc_hook_del(c->uc, c->read_hook);
+        c->read_hooked = false;
+        uc_ctl_remove_cache(c->uc, 0, 0xFFFFFFFF);
+    }
 }
 
 static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
@@ -514,7 +592,6 @@ struct cpu *m3_new(struct vb *vb, uint8_t *flash_view, uint32_t flash_size, uint
         !ok(uc_mmio_map(c->uc, 0x42000000, PERIPH_LEN * 32, pbb_rd, c, pbb_wr, c), "map bitband") ||
         !ok(uc_mmio_map(c->uc, 0x22000000, sram_size * 32, sbb_rd, c, sbb_wr, c), "map sram bitband") ||
         !ok(uc_mmio_map(c->uc, PPB_BASE, 0x100000, ppb_rd, c, ppb_wr, c), "map ppb") ||
-        !ok(uc_hook_add(c->uc, &h, UC_HOOK_CODE, on_code, c, 1, 0), "code hook") ||
         !ok(uc_hook_add(c->uc, &h, UC_HOOK_BLOCK, on_block, c, 1, 0), "block hook") ||
         !ok(uc_hook_add(c->uc, &h, UC_HOOK_INTR, on_intr, c, 1, 0), "intr hook") ||
         !ok(uc_hook_add(c->uc, &h, UC_HOOK_MEM_WRITE_PROT, on_flash_write, c, 0, 0xFFFFFFFF),
@@ -580,12 +657,26 @@ uint64_t m3_run(struct cpu *c, uint64_t max_instr)
         return 0;
     uint32_t pc = rreg(uc, UC_ARM_REG_PC);
     c->icount = 0;
+    c->budget = max_instr;
     c->last_pc = pc;
     c->in_slice = true;
+    c->stopped = false;
     c->fault = NULL;
     c->watch_unmask = nvic_any_pending(c->vb->nvic);
-    c->stop_next = false;
-    uc_err e = uc_emu_start(uc, pc | 1, 0xFFFFFFFF, 0, max_instr);
+    update_read_hook(c);
+    uc_err e;
+    if (c->step_n) {
+        /* Up to and including the CPSIE/MSR, instruction-exact. */
+        uint32_t n = c->step_n;
+        c->step_n = 0;
+        c->stepping = true;
+        e = uc_emu_start(uc, pc | 1, 0xFFFFFFFF, 0, n);
+        c->stepping = false;
+        c->icount = n;
+        c->stopped = true;
+    } else {
+        e = uc_emu_start(uc, pc | 1, 0xFFFFFFFF, 0, 0);
+    }
     uint64_t ran = c->icount;
     /* Time as of the end of the slice, then icount no longer counts. */
     vb_account_cycles(c->vb, ran);
@@ -597,21 +688,24 @@ uint64_t m3_run(struct cpu *c, uint64_t max_instr)
                c->dirty_hi - c->dirty_lo);
         m3_flash_changed(c, FLASH_BASE + c->dirty_lo, c->dirty_hi - c->dirty_lo);
     }
+    if (c->inval) {
+        c->inval = false;
+        m3_flash_changed(c, FLASH_BASE + c->inval_lo, c->inval_hi - c->inval_lo);
+    }
+    uint32_t now_pc = rreg(uc, UC_ARM_REG_PC);
     if (c->fault) {
+        /* now_pc is the start of the block that faulted: Unicorn 2.0.1
+         * does not restore the exact PC on memory errors (notes trap 2). */
         const char *why = c->fault;
         c->fault = NULL;
-        /* The faulting instruction is the last one the code hook saw. */
-        wreg(uc, UC_ARM_REG_PC, c->last_pc | 1);
-        fault(c, why, c->last_pc, c->fault_cfsr, c->fault_addr);
+        fault(c, why, now_pc, c->fault_cfsr, c->fault_addr);
     } else if (e == UC_ERR_INSN_INVALID) {
         /* Unicorn stops before an undefined encoding; PC points at it. */
-        fault(c, "undefined instruction (UNDEFINSTR)", rreg(uc, UC_ARM_REG_PC), CFSR_UNDEFINSTR, 0xFFFFFFFF);
+        fault(c, "undefined instruction (UNDEFINSTR)", now_pc, CFSR_UNDEFINSTR, 0xFFFFFFFF);
     } else if (e != UC_ERR_OK) {
-        fault(c, uc_strerror(e), c->last_pc, 0, 0xFFFFFFFF);
-    } else if (ran < max_instr && !c->vb->stop_slice && !c->locked) {
-        uint32_t now_pc = rreg(uc, UC_ARM_REG_PC);
-        if (is_wfi(c, now_pc))
-            c->sleeping = true;
+        fault(c, uc_strerror(e), now_pc, 0, 0xFFFFFFFF);
+    } else if (!c->stopped && !c->locked && is_wfi(c, now_pc)) {
+        c->sleeping = true;
     }
     return ran;
 }

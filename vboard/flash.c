@@ -57,6 +57,7 @@ struct op {
     uint32_t addr;
     uint16_t value;
     uint64_t t_done;
+    unsigned seq;
 };
 
 #define MAXOPS 8
@@ -64,7 +65,7 @@ struct op {
 struct flash;
 struct done {
     struct flash *f;
-    unsigned gen;
+    unsigned gen, seq;
 };
 
 struct flash {
@@ -81,7 +82,7 @@ struct flash {
 
     struct op ops[MAXOPS];
     unsigned head, count;
-    unsigned gen;
+    unsigned gen, seq;
     unsigned bus_errors;
     struct done done[MAXOPS];
 
@@ -297,23 +298,39 @@ static void enqueue(struct flash *f, enum op_kind kind, uint32_t addr, uint16_t 
             start = last;
     }
     struct op *o = &f->ops[(f->head + f->count) % MAXOPS];
-    *o = (struct op){kind, addr, value, start + dur};
+    *o = (struct op){kind, addr, value, start + dur, ++f->seq};
     f->count++;
     f->sr |= SR_BSY;
     f->ar = addr;
     struct done *dd = &f->done[(f->head + f->count - 1) % MAXOPS];
     dd->f = f;
     dd->gen = f->gen;
+    dd->seq = o->seq;
     vb_at(f->vb, o->t_done, op_done, dd);
     vb_flash_stall_until(f->vb, o->t_done);
 }
+
+static void complete_head(struct flash *f);
 
 static void op_done(void *p)
 {
     struct done *d = p;
     struct flash *f = d->f;
-    if (d->gen != f->gen || !f->count)
-        return; /* reset or power cut: the operation never completed */
+    /* Reset or power cut: the operation never completed. Or it was already
+     * completed early by flash_finish_due (a stalled read). */
+    if (d->gen != f->gen || !f->count || f->ops[f->head].seq != d->seq)
+        return;
+    complete_head(f);
+}
+
+void flash_finish_due(struct flash *f)
+{
+    while (f->count && f->ops[f->head].t_done <= vb_now_ns(f->vb))
+        complete_head(f);
+}
+
+static void complete_head(struct flash *f)
+{
     struct op *o = &f->ops[f->head];
     f->head = (f->head + 1) % MAXOPS;
     f->count--;
@@ -520,7 +537,7 @@ static void cr_write(struct flash *f, uint32_t v)
     if (f->cr & CR_LOCK) {
         /* RM0008 3.4.5 LOCK: "when set, FLASH_CR is locked"; only LOCK can
          * be (re)written. */
-        if ((v & ~CR_LOCK) != (f->cr & ~(CR_LOCK | CR_STRT | CR_OPTWRE)) && (v & ~CR_LOCK))
+        if (v & (CR_PG | CR_PER | CR_MER | CR_OPTPG | CR_OPTER | CR_STRT | CR_ERRIE | CR_EOPIE))
             vb_violation(f->vb, "flash", "RM0008 3.4.5 LOCK", "FLASH_CR written while locked (0x%08x ignored)", v);
         return;
     }

@@ -48,6 +48,9 @@ bool flash_cpu_write(struct flash *f, uint32_t addr, uint32_t value, unsigned si
  * bus_error(why): a register access the FPEC answers with a bus error. */
 void flash_set_hooks(struct flash *f, void (*changed)(void *, uint32_t, uint32_t),
                      void (*bus_error)(void *, const char *), void *ctx);
+/* Completes now the operations whose time has come (a CPU read of flash
+ * stalled until then, PM0075 2.3.3); their callbacks then do nothing. */
+void flash_finish_due(struct flash *f);
 /* The RCC calls this when SYSCLK changes: checks ACR.LATENCY. */
 void flash_check_latency(struct flash *f, uint32_t sysclk_hz);
 unsigned flash_bus_errors(const struct flash *f);

@@ -56,6 +56,7 @@ enum osc { OSC_HSI, OSC_HSE, OSC_PLL, OSC_LSI, OSC_LSE, OSC_N };
 struct rcc {
     struct vb *vb;
     uint32_t cr, cfgr, cir, apb2rstr, apb1rstr, ahbenr, apb2enr, apb1enr, bdcr, csr;
+    uint32_t hclk; /* cached: the board asks for it at every time query */
     unsigned gen[OSC_N]; /* cancels pending "ready" callbacks */
     struct pend {
         struct rcc *r;
@@ -71,6 +72,7 @@ struct rcc {
 };
 
 static uint32_t rcc_read(void *model, uint32_t off, unsigned size);
+static void recompute(struct rcc *r);
 static void rcc_write(void *model, uint32_t off, uint32_t value, unsigned size);
 
 struct rcc *rcc_new(struct vb *vb)
@@ -126,6 +128,7 @@ void rcc_reset(struct rcc *r, enum rcc_reset_kind kind)
     case RCC_RESET_IWDG: flags |= CSR_IWDGRSTF | CSR_PINRSTF; break;
     }
     r->csr = flags;
+    recompute(r);
     if (kind != RCC_RESET_POWER_ON && (r->bdcr & BDCR_LSEON))
         r->bdcr |= BDCR_LSERDY; /* LSE keeps running in the backup domain */
 }
@@ -149,7 +152,11 @@ uint32_t rcc_sysclk_hz(const struct rcc *r)
     }
 }
 
-uint32_t rcc_hclk_hz(const struct rcc *r)
+static uint32_t compute_hclk(const struct rcc *r);
+uint32_t rcc_hclk_hz(const struct rcc *r) { return r->hclk; }
+static void recompute(struct rcc *r) { r->hclk = compute_hclk(r); }
+
+static uint32_t compute_hclk(const struct rcc *r)
 {
     static const unsigned shift[8] = {1, 2, 3, 4, 6, 7, 8, 9};
     uint32_t hpre = (r->cfgr >> 4) & 0xF;
@@ -159,13 +166,13 @@ uint32_t rcc_hclk_hz(const struct rcc *r)
 uint32_t rcc_pclk1_hz(const struct rcc *r)
 {
     uint32_t p = (r->cfgr >> 8) & 7;
-    return (p & 4) ? rcc_hclk_hz(r) >> ((p & 3) + 1) : rcc_hclk_hz(r);
+    return (p & 4) ? compute_hclk(r) >> ((p & 3) + 1) : compute_hclk(r);
 }
 
 static uint32_t pclk2_hz(const struct rcc *r)
 {
     uint32_t p = (r->cfgr >> 11) & 7;
-    return (p & 4) ? rcc_hclk_hz(r) >> ((p & 3) + 1) : rcc_hclk_hz(r);
+    return (p & 4) ? compute_hclk(r) >> ((p & 3) + 1) : compute_hclk(r);
 }
 
 /* 7.2.5: USBCLK = PLL / 1.5 (USBPRE = 0) or PLL / 1 (USBPRE = 1). */
@@ -222,6 +229,7 @@ static void update_sws(struct rcc *r)
         return;
     uint32_t before = rcc_sysclk_hz(r);
     r->cfgr = (r->cfgr & ~0xCu) | (sw << 2);
+    recompute(r);
     uint32_t after = rcc_sysclk_hz(r);
     static const char *const names[] = {"HSI", "HSE", "PLL", "?"};
     vb_trace(r->vb, "flash", "rcc: SYSCLK %u -> %u Hz (%s)", before, after, names[sw]);
@@ -371,6 +379,7 @@ static void write_cfgr(struct rcc *r, uint32_t v)
         vb_violation(r->vb, "rcc", "RM0008 7.3.2 SW", "SW = 11 is not allowed");
     uint32_t before = rcc_hclk_hz(r);
     r->cfgr = (v & ~0xCu) | (old & 0xCu); /* SWS is read-only */
+    recompute(r);
     update_sws(r);
     if (rcc_hclk_hz(r) != before) {
         check_limits(r);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "usb_host_int.h"
 
@@ -51,6 +52,9 @@ struct usb_host {
     uint8_t mps0;            /* bMaxPacketSize0 the host uses */
     /* enumeration */
     bool enumerating, gave_up, exported, ex_busy, step_running;
+    /* Re-enumerating after its importer left: still listed, as usbip-host
+     * keeps a device bound while it resets it. */
+    bool relisting;
     enum step step;
     int attempt;
     uint64_t step_at;        /* a timed step (reset, settle) runs then */
@@ -60,6 +64,7 @@ struct usb_host {
     struct usb_devinfo info;
     /* transfers */
     struct usb_ctrl *active, *queue;
+    uint64_t last_serve_ns; /* wall clock */
 };
 
 struct vb *usb_host_vb(const struct usb_host *h) { return h->vb; }
@@ -255,6 +260,11 @@ const struct usb_devinfo *usb_host_exported(const struct usb_host *h)
     return h->exported ? &h->info : NULL;
 }
 
+const struct usb_devinfo *usb_host_listed(const struct usb_host *h)
+{
+    return h->exported || h->relisting ? &h->info : NULL;
+}
+
 /* ---- Port: reset, SOF ------------------------------------------------------ */
 
 static void bus_reset(struct usb_host *h)
@@ -306,6 +316,7 @@ static void enum_fail(struct usb_host *h, const char *why)
     }
     vb_event(h->vb, "usb enumeration failed (%s: %s)", step_name[h->step], why);
     h->enumerating = false;
+    h->relisting = false;
     h->gave_up = true;
 }
 
@@ -323,6 +334,7 @@ static void enum_done(struct usb_host *h)
 {
     const uint8_t *d = h->info.dev;
     h->enumerating = false;
+    h->relisting = false;
     h->exported = true;
     vb_event(h->vb, "usb enumerated addr=%u %04x:%04x \"%s\"", h->addr, d[8] | d[9] << 8,
              d[10] | d[11] << 8, h->info.serial);
@@ -475,7 +487,7 @@ static void port_disconnect(struct usb_host *h)
     vb_event(h->vb, "usb disconnect");
     bool was = h->exported;
     h->port = P_DETACHED;
-    h->exported = h->enumerating = h->gave_up = false;
+    h->exported = h->enumerating = h->gave_up = h->relisting = false;
     fail_all(h, -ESHUTDOWN);
     h->ex_busy = false;
     if (was && h->srv)
@@ -513,6 +525,7 @@ void usb_host_reset_device(struct usb_host *h)
     fail_all(h, -ESHUTDOWN);
     h->ex_busy = false;
     enum_start(h, true);
+    h->relisting = true;
 }
 
 /* ---- Bus schedule -------------------------------------------------------- */
@@ -554,10 +567,22 @@ static uint64_t next_due(const struct usb_host *h)
     return t;
 }
 
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t usb_host_poll(struct usb_host *h, int wait_ms)
 {
-    if (h->srv)
+    /* The board may call this between every CPU slice: look at the sockets
+     * at most every 100 us of wall time unless asked to wait. */
+    uint64_t wall = wall_ns();
+    if (h->srv && wall - h->last_serve_ns >= 100000) {
+        h->last_serve_ns = wall;
         usbip_server_poll(h->srv, 0);
+    }
     bus_work(h);
     uint64_t now = vb_now_ns(h->vb);
     uint64_t t = next_due(h);

@@ -45,6 +45,9 @@ bool usb_host_submit(struct usb_host *h, struct usb_ctrl *c);
 bool usb_host_cancel(struct usb_host *h, struct usb_ctrl *c);
 /* The enumerated, configured device, or NULL (none, or being reset). */
 const struct usb_devinfo *usb_host_exported(const struct usb_host *h);
+/* What OP_REQ_DEVLIST shows: the exported device, or the one being reset
+ * after its importer left (import is refused until it is ready again). */
+const struct usb_devinfo *usb_host_listed(const struct usb_host *h);
 /* What Linux usbip-host does when its importer goes away (stub_dev.c:
  * usb_reset_device): bus reset and enumerate again at the same address. */
 void usb_host_reset_device(struct usb_host *h);

@@ -162,7 +162,7 @@ static void send_interfaces(struct conn *c, const struct usb_devinfo *d)
 
 static void op_devlist(struct usbip_server *s, struct conn *c)
 {
-    const struct usb_devinfo *d = usb_host_exported(s->h);
+    const struct usb_devinfo *d = usb_host_listed(s->h);
     uint8_t hdr[12];
     put_be16(hdr, USBIP_VERSION);
     put_be16(hdr + 2, OP_REP_DEVLIST);

@@ -8,6 +8,8 @@
 #include "afio.h"
 #include "bkp.h"
 #include "crc.h"
+#include "dbgmcu.h"
+#include "dwt.h"
 #include "flash.h"
 #include "gpio.h"
 #include "iwdg.h"
@@ -25,32 +27,6 @@
 #include <time.h>
 
 volatile int vb_signal_quit, vb_signal_reset;
-
-/* ---- USB side: weak stand-ins until vboard/usb.c and usb_host.c exist.
- * The real definitions (strong symbols) replace these at link time. */
-__attribute__((weak)) struct usb_model *usb_model_new(struct vb *vb)
-{
-    (void)vb;
-    return NULL;
-}
-__attribute__((weak)) void usb_model_reset(struct usb_model *m) { (void)m; }
-__attribute__((weak)) void usb_model_free(struct usb_model *m) { (void)m; }
-__attribute__((weak)) struct usb_host *usb_host_new(struct vb *vb, struct usb_model *dev,
-                                                    const char *bind_addr, uint16_t port)
-{
-    (void)vb, (void)dev, (void)bind_addr, (void)port;
-    return NULL;
-}
-__attribute__((weak)) uint64_t usb_host_poll(struct usb_host *h, int wait_ms)
-{
-    (void)h;
-    if (wait_ms > 0) {
-        struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return UINT64_MAX;
-}
-__attribute__((weak)) void usb_host_free(struct usb_host *h) { (void)h; }
 
 /* ---- Clock ---------------------------------------------------------------- */
 uint64_t vb_wall_ns(void)
@@ -129,7 +105,7 @@ void vb_violation(struct vb *vb, const char *model, const char *rule, const char
     va_start(ap, fmt);
     vfprintf(stdout, fmt, ap);
     va_end(ap);
-    fprintf(stdout, " [PC 0x%08x]\n", m3_pc(vb->cpu));
+    fprintf(stdout, " [in the block at PC 0x%08x]\n", m3_pc(vb->cpu));
     if (vb->opt.strict && !vb->quit) {
         stamp(vb, stdout);
         fprintf(stdout, "--strict: stopping on the violation above (exit status 3)\n");
@@ -284,6 +260,17 @@ void vb_flash_stall_until(struct vb *vb, uint64_t t_ns)
     vb_kick(vb);
 }
 
+/* A CPU read of flash while BSY (PM0075 2.3.3: "the CPU stalls until the
+ * ongoing main Flash memory programming is over"): time jumps to the end
+ * of the busy period, inside the running slice, and the FPEC completes. */
+void vb_stall_now(struct vb *vb)
+{
+    uint64_t now = vb_now_ns(vb);
+    if (vb->stall_until_ns > now)
+        vb->now_ns += vb->stall_until_ns - now;
+    flash_finish_due(vb->flash);
+}
+
 /* ---- Interrupts, clocks, pins: forwarded to the models -------------------- */
 void vb_irq(struct vb *vb, unsigned irq, bool level)
 {
@@ -310,10 +297,9 @@ bool vb_usb_powered_down(const struct vb *vb)
     struct vb *v = (struct vb *)vb;
     if (!v->usb || !rcc_clock_enabled(v->rcc, VB_CLK_USB))
         return true;
-    const struct vb_window *w = vb_find_window(v, 0x40005C40);
-    if (!w)
-        return true;
-    return (w->rd(w->model, 0x40005C40 - w->base, 4) & 2) != 0;
+    /* Ask the model directly: a read through its register window would be
+     * checked like a CPU access and flag a wrong USB clock as a violation. */
+    return usb_model_pdwn(v->usb);
 }
 
 bool vb_dplus_pulled_up(const struct vb *vb)
@@ -453,6 +439,8 @@ struct vb *vb_new(const struct vb_opts *opt)
     vb->systick = systick_new(vb, vb->nvic);
     vb->crc = crc_new(vb);
     vb->iwdg = iwdg_new(vb, !flash_wdg_sw(vb->flash));
+    vb->dbgmcu = dbgmcu_new(vb, p->flash_size > 128 * 1024);
+    vb->dwt = dwt_new(vb);
     vb_mmio(vb, "sysmem", 0x1FFFF000, 0x800, sysmem_read, sysmem_write, vb);
     vb->usb = usb_model_new(vb);
     vb->host = usb_host_new(vb, vb->usb, "127.0.0.1", opt->port);
@@ -483,6 +471,8 @@ void vb_free(struct vb *vb)
     systick_free(vb->systick);
     crc_free(vb->crc);
     iwdg_free(vb->iwdg);
+    dbgmcu_free(vb->dbgmcu);
+    dwt_free(vb->dwt);
     free(vb->heap);
     free(vb);
 }
@@ -511,6 +501,7 @@ static void do_system_reset(struct vb *vb)
     systick_reset(vb->systick);
     crc_reset(vb->crc);
     iwdg_reset(vb->iwdg, !flash_wdg_sw(vb->flash));
+    dwt_reset(vb->dwt);
     usb_model_reset(vb->usb);
     vb->stall_until_ns = 0;
     vb->app_started = false;
@@ -525,9 +516,8 @@ static void do_system_reset(struct vb *vb)
  * usb_host_poll so sockets are served while we wait. */
 static void pace(struct vb *vb, uint64_t target_ns)
 {
-    if (vb->opt.fast) {
+    if (vb->opt.fast)
         return;
-    }
     for (;;) {
         uint64_t credit = vb->opt.realtime ? 0 : vb->flash_busy_ns;
         uint64_t virt = target_ns > credit ? target_ns - credit : 0;
@@ -537,8 +527,7 @@ static void pace(struct vb *vb, uint64_t target_ns)
         uint64_t ahead_ms = (virt - wall) / 1000000;
         int wait = ahead_ms > 20 ? 20 : (int)(ahead_ms ? ahead_ms : 1);
         uint64_t want = usb_host_poll(vb->host, wait);
-        if (want < vb->usb_next_ns || vb->usb_next_ns <= vb->now_ns)
-            vb->usb_next_ns = want;
+        vb->usb_next_ns = want;
         /* Socket activity may have work due before target: let the caller
          * run it at the time the wall clock has reached. */
         if (want < target_ns)
@@ -548,9 +537,8 @@ static void pace(struct vb *vb, uint64_t target_ns)
 
 static void poll_usb(struct vb *vb)
 {
-    if (vb->now_ns >= vb->usb_next_ns || vb->opt.fast) {
+    if (vb->now_ns >= vb->usb_next_ns)
         vb->usb_next_ns = usb_host_poll(vb->host, 0);
-    }
 }
 
 int vb_run(struct vb *vb)
@@ -576,9 +564,10 @@ int vb_run(struct vb *vb)
             break;
         }
         poll_usb(vb);
-        /* In --fast mode still look at the sockets now and then. */
+        /* Serve the sockets every 2 ms of wall time whatever the CPU does
+         * (a busy CPU slower than real time never waits in pace()). */
         uint64_t w = vb_wall_ns();
-        if (vb->opt.fast && w - last_poll_wall > 2000000) {
+        if (w - last_poll_wall > 2000000) {
             last_poll_wall = w;
             vb->usb_next_ns = usb_host_poll(vb->host, 0);
         }
@@ -597,13 +586,8 @@ int vb_run(struct vb *vb)
             next = vb->stall_until_ns;
         if (stalled || m3_sleeping(vb->cpu) || m3_locked_up(vb->cpu)) {
             /* Nothing runs until the next event: skip time there. */
-            if (next == UINT64_MAX) {
-                if (vb->opt.fast && !vb->host) {
-                    vb_event(vb, "CPU asleep with nothing scheduled: stopping");
-                    break;
-                }
+            if (next == UINT64_MAX) /* asleep for good: let time pass */
                 next = vb->now_ns + MAX_SLICE_NS * 20;
-            }
             pace(vb, next);
             if (!vb->opt.fast) {
                 uint64_t credit = vb->opt.realtime ? 0 : vb->flash_busy_ns;
@@ -625,7 +609,5 @@ int vb_run(struct vb *vb)
         vb->stop_slice = false;
         m3_run(vb->cpu, instr);
     }
-    if (vb_signal_quit && !vb->exit_status)
-        vb->exit_status = 0;
-    return vb->exit_status;
+    return vb->exit_status; /* 0, or 3 after a --strict stop */
 }

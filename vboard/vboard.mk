@@ -39,16 +39,16 @@ $(VB_TEST_DIR)/test_%: tests/vboard/test_%.c $(VB_MODEL_OBJS) $(VB_TEST_SUPPORT)
 	$(HOST_CC) $(VB_CFLAGS) -MMD -MP $< $(VB_TEST_SUPPORT) $(VB_MODEL_OBJS) -o $@ -lpthread -lm
 
 $(VB_TEST_DIR)/fw/%.elf: tests/vboard/fw/%.S | $(VB_TEST_DIR)/fw
-	$(ARM_CC) -mcpu=cortex-m3 -mthumb -nostdlib -nostartfiles -Wl,-Ttext=0x08000000 \
-	    -Wl,--section-start=.sram=0x20000000 $< -o $@
+	$(ARM_CC) -mcpu=cortex-m3 -mthumb -nostdlib -nostartfiles -Wl,-Ttext=0x08000000 -Wl,-e,0x08000000 \
+	    $< -o $@
 
 -include $(VB_OBJS:.o=.d) $(VB_TEST_BINS:=.d)
 
 ALL_TARGETS += $(HOSTDIR)/vboard
 TEST_DEPS += $(HOSTDIR)/vboard $(VB_TEST_BINS) $(VB_FW_ELFS)
-TEST_SUITES += $(VB_TEST_BINS) "bash tests/vboard/integration.sh $(HOSTDIR)/vboard $(VB_TEST_DIR)/fw"
+TEST_SUITES += $(VB_TEST_BINS) "tests/vboard/integration.sh $(HOSTDIR)/vboard $(VB_TEST_DIR)/fw"
 
 .PHONY: vboard vboard-test
 vboard: $(HOSTDIR)/vboard
 vboard-test: $(VB_TEST_BINS) $(VB_FW_ELFS) $(HOSTDIR)/vboard
-	@bash mk/run-suites.sh $(VB_TEST_BINS) "bash tests/vboard/integration.sh $(HOSTDIR)/vboard $(VB_TEST_DIR)/fw"
+	@bash mk/run-suites.sh $(VB_TEST_BINS) "tests/vboard/integration.sh $(HOSTDIR)/vboard $(VB_TEST_DIR)/fw"

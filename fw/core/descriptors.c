@@ -92,22 +92,21 @@ static void reply_ascii(const char *s)
 
 /* The 96-bit unique ID, byte at the lowest address first, upper-case hex:
  * the same 24 digits the virtual board's --uid takes. */
-static void reply_serial(void)
+static void serial_string(char out[25])
 {
     static const char hex[] = "0123456789ABCDEF";
     const uint8_t *uid = port_unique_id();
     for (unsigned i = 0; i < 12; i++) {
-        put_char(2 * i, hex[uid[i] >> 4]);
-        put_char(2 * i + 1, hex[uid[i] & 15]);
+        out[2 * i] = hex[uid[i] >> 4];
+        out[2 * i + 1] = hex[uid[i] & 15];
     }
-    string_begin(24);
-    usbc_reply(usbc_buf, usbc_buf[0]);
+    out[24] = 0;
 }
 
 static bool reply_string(uint8_t index)
 {
     static const uint8_t langid[4] = {4, DT_STRING, LO(0x0409), HI(0x0409)};
-    char layout[LAYOUT_MAX];
+    char text[LAYOUT_MAX];
 
     switch (index) {
     case STR_LANGID:
@@ -120,11 +119,12 @@ static bool reply_string(uint8_t index)
         reply_ascii("dfuboot " CFG_BOARD_NAME);
         return true;
     case STR_SERIAL:
-        reply_serial();
+        serial_string(text);
+        reply_ascii(text);
         return true;
     case STR_LAYOUT:
-        layout_string(layout, CFG_UPLOAD);
-        reply_ascii(layout);
+        layout_string(text, CFG_UPLOAD);
+        reply_ascii(text);
         return true;
     default:
         return false;

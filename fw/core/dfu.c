@@ -54,6 +54,7 @@ void dfu_reset(void)
 /* An error keeps the first reason until CLRSTATUS. */
 static bool fail(uint8_t status)
 {
+    d.run_op = false;
     if (d.state != dfuERROR)
         d.status = status;
     d.state = dfuERROR;
@@ -302,9 +303,11 @@ bool dfu_request(const struct usb_setup *s)
     return s->bmRequestType & 0x80 ? in_request(s) : out_request(s);
 }
 
+/* The op runs only if nothing came between the dfuDNBUSY answer and its
+ * status stage (an error, a reset). */
 void dfu_status_done(void)
 {
-    if (d.run_op) {
+    if (d.run_op && d.state == dfuDNBUSY) {
         d.run_op = false;
         uint8_t st = run_op();
         d.op = OP_NONE;

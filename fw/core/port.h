@@ -26,9 +26,6 @@ enum flash_result port_flash_program(uint32_t addr, uint16_t value);
 void port_crc_reset(void);
 uint32_t port_crc_feed(const uint32_t *words, uint32_t count);
 
-/* Keeps a hardware-started independent watchdog from resetting us. */
-void port_watchdog_kick(void);
-
 /* Option bytes: back to read-out protection level 0; the chip then mass
  * erases itself at the next reset. Only called in UNPROTECT=1 builds. */
 void port_read_unprotect(void);

@@ -19,9 +19,10 @@ FUZZ_SECONDS ?= 600
 FUZZ_DIR := $(HOSTDIR)/fuzz
 FUZZ_CORE := $(wildcard fw/core/*.c)
 FUZZ_SRC := tests/fuzz/fuzz_dfu.c tests/fuzz/fuzz_port.c
-FUZZ_HDR := $(wildcard fw/core/*.h tests/fuzz/*.h) common/dfuboot_abi.h
+FUZZ_HDR := $(wildcard fw/core/*.h tests/fuzz/*.h) common/dfuboot_abi.h tests/fuzz/coverage_ignore.txt
 FUZZ_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -D_GNU_SOURCE -Icommon -Ifw/core -Itests/fuzz \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+  -fsanitize-coverage-ignorelist=tests/fuzz/coverage_ignore.txt
 FUZZ_OPTS_DEFS := -DCFG_UPLOAD=0 -DCFG_UNPROTECT=1 -DCFG_WEBUSB=0 -DCFG_STRICT=1
 FUZZ_BINS := $(FUZZ_DIR)/fuzz_dfu $(FUZZ_DIR)/fuzz_dfu_opts $(FUZZ_DIR)/fuzz_dfu_break \
   $(FUZZ_DIR)/make_corpus

@@ -59,13 +59,16 @@ static struct {
         unprotect;
 } reached;
 
-/* Flash images: one exact-size heap block per part size, with the pristine
- * contents to restore the pages an input touched. */
+/* Flash images: one exact-size heap block per part size (so ASan sees a
+ * read past the part's end), and the pristine contents per configuration
+ * to restore the pages an input touched without regenerating them. */
 static struct {
-    uint8_t *flash, *pristine;
+    uint8_t *flash;
     unsigned key;
 } img[8];
-static uint8_t dirty[512];
+static uint8_t *pristine[256];
+static uint8_t dirty[8][512]; /* per part size: pages changed since restored */
+static unsigned cur_ki;
 static uint8_t boot_copy[0x8000];
 
 static const uint8_t uid[12] = {0x34, 0xFF, 0x6E, 0x06, 0x42, 0x58, 0x38, 0x37,
@@ -269,12 +272,13 @@ enum flash_result port_flash_erase_page(uint32_t addr)
     memset(p, 0xFF, fz.page_size);
     if (f == FAULT_ERASE_SHORT)
         p[0] = 0;
-    dirty[page_of(addr)] = 1;
+    dirty[cur_ki][page_of(addr)] = 1;
     reached.erase = true;
     if (pend_kind() == K_MASS)
         reached.mass = true;
 #if FUZZ_BREAK
     fz.flash[0x10] ^= 0x01; /* self-test: the harness changes a bootloader byte */
+    dirty[cur_ki][0] = 1;
 #endif
     return FLASH_DONE;
 }
@@ -302,7 +306,7 @@ enum flash_result port_flash_program(uint32_t addr, uint16_t value)
     uint16_t v = (uint16_t)(old & (f == FAULT_STUCK_BIT ? value | 1u : value));
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
-    dirty[page_of(addr)] = 1;
+    dirty[cur_ki][page_of(addr)] = 1;
     if (commit_ctx)
         reached.commit = true;
     else
@@ -322,8 +326,6 @@ uint32_t port_crc_feed(const uint32_t *words, uint32_t count)
     crc_state = crc32_soft(crc_state, words, count);
     return crc_state;
 }
-
-void port_watchdog_kick(void) {}
 
 void port_read_unprotect(void)
 {
@@ -427,7 +429,9 @@ int host_setup(const uint8_t *pkt, unsigned len)
     ep.rx_len = len;
     ep.rx_armed = ep.tx_armed = ep.rx_stall = ep.tx_stall = false;
     ep.dev_sent = 0;
-    host.valid = len == 8;
+    /* A SETUP longer than 8 bytes cannot be told apart by the core (port.h
+     * reads at most what it asks for): its first 8 bytes count. */
+    host.valid = len >= 8;
     host.setup.bmRequestType = pkt[0];
     host.setup.bRequest = len > 1 ? pkt[1] : 0;
     host.setup.wValue = len >= 4 ? (uint16_t)(pkt[2] | pkt[3] << 8) : 0;
@@ -442,7 +446,7 @@ int host_setup(const uint8_t *pkt, unsigned len)
     commit_ctx = false;
     bool accepted = !ep.rx_stall;
     if (!host.valid && accepted)
-        violation("a SETUP packet of %u bytes was accepted", len);
+        violation("a SETUP packet of only %u bytes was accepted", len);
     if (!accepted)
         return -1;
     if (dfu_out && s->bRequest == DFU_DNLOAD && s->wLength) {
@@ -565,26 +569,31 @@ void fuzz_begin(uint8_t config)
     uint32_t size = fz.kib * 1024u;
     unsigned key = config & 0x7Fu;
     if (fz.app_base != fuzz_app_base[CFG_BASE(config)])
-        key |= 0x100u;
+        key |= 0x80u;
+    if (!pristine[key]) {
+        pristine[key] = malloc(size);
+        if (!pristine[key])
+            abort();
+        fill_image(pristine[key], CFG_FILL(config));
+    }
     if (!img[ki].flash) {
         img[ki].flash = malloc(size);
-        img[ki].pristine = malloc(size);
-        if (!img[ki].flash || !img[ki].pristine)
+        if (!img[ki].flash)
             abort();
         img[ki].key = ~0u;
     }
     fz.flash = img[ki].flash;
     if (img[ki].key != key) {
-        fill_image(img[ki].pristine, CFG_FILL(config));
-        memcpy(fz.flash, img[ki].pristine, size);
+        memcpy(fz.flash, pristine[key], size);
         img[ki].key = key;
     } else {
         for (unsigned p = 0; p < size / fz.page_size; p++)
-            if (dirty[p])
-                memcpy(fz.flash + p * fz.page_size, img[ki].pristine + p * fz.page_size,
+            if (dirty[ki][p])
+                memcpy(fz.flash + p * fz.page_size, pristine[key] + p * fz.page_size,
                        fz.page_size);
     }
-    memset(dirty, 0, sizeof dirty);
+    memset(dirty[ki], 0, sizeof dirty[ki]);
+    cur_ki = ki;
     memcpy(boot_copy, fz.flash, fz.app_base - FLASH_BASE_ADDR);
     memset(&pend, 0, sizeof pend);
     armed = commit_ctx = false;

@@ -434,7 +434,9 @@ TEST(list_waits_while_server_resets_the_device)
 
 TEST(list_waits_briefly_for_a_device_being_reenumerated)
 {
+    setenv("LIBUSB_USBIP_WAIT_MS", "1200", 1); /* empty devlist: 300 ms */
     libusb_context *ctx = ctx_on(0);
+    unsetenv("LIBUSB_USBIP_WAIT_MS");
     srv->absent_ms = 150; /* not listed at all for a while after each close */
     libusb_device **list;
     CHECK_EQ(libusb_get_device_list(ctx, &list), 1);

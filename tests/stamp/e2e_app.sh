@@ -3,9 +3,9 @@
 # stamp tool and the bootloader agree on the stamp, blinky sets VTOR and
 # blinks from SysTick, and the kit's reboot request puts the board in DFU.
 #
-# Usage: e2e_app.sh VBOARD FW.bin:APP_DIR:BOARD:PART...
-#   APP_DIR as app/app.mk names it (build/app/<board>[-appNNNNNNNN]); its
-#   -reboot sibling is tested too when it exists.
+# Usage: e2e_app.sh VBOARD FW.bin:APP_DIR:BOARD:PART[:reboot]...
+#   APP_DIR as app/app.mk names it (build/app/<board>[-appNNNNNNNN]); with
+#   ":reboot" its -reboot sibling is tested too.
 # No USB host and no wall-clock pacing: each run is a fixed slice of
 # virtual time (--exit-after), so the results are deterministic.
 set -u
@@ -48,7 +48,7 @@ check_period() {
 }
 
 for spec in "$@"; do
-    IFS=: read -r fw dir board part <<<"$spec"
+    IFS=: read -r fw dir board part reboot <<<"$spec"
     name=$(basename "$dir")
     base=0x08002000
     case $name in *-app*) base=0x${name##*-app} ;; esac
@@ -97,7 +97,7 @@ $(tail -8 "$WORK/$name-raw.log")"
 
     # 4. The reboot variant asks for the bootloader after 4 toggles (1 s):
     #    one app start, one SYSRESETREQ, then DFU mode, no second start.
-    [ -d "$dir-reboot" ] || continue
+    [ "$reboot" = reboot ] || continue
     image "$WORK/$name-rb.img" "$fw" "$dir-reboot/blinky.stamped.bin" $off
     run "$name-rb" 2.5 "$part" "$board" $base "$WORK/$name-rb.img"
     log=$WORK/$name-rb.log

@@ -145,8 +145,6 @@ uint32_t port_crc_feed(const uint32_t *words, uint32_t count)
     return ep.crc;
 }
 
-void port_watchdog_kick(void) {}
-
 void port_read_unprotect(void)
 {
     sim.unprotects++;

@@ -335,6 +335,49 @@ TEST(second_dfu_util_recovers_a_board_left_mid_update)
     CHECK(memcmp(sim.flash + 0x2000, image, sizeof image) == 0, "image not in flash");
 }
 
+TEST(upload_wlength_and_block_one_are_checked)
+{
+    static uint8_t got[1100];
+    fresh();
+    CHECK_EQ(dfu_upload(2, got, 1025), SIM_STALL);
+    expect_error(errSTALLEDPKT);
+    CHECK_EQ(dfu_upload(1, got, 64), SIM_STALL);
+    expect_error(errSTALLEDPKT);
+}
+
+TEST(short_getstatus_is_cut_never_overrun)
+{
+    uint8_t small[3] = {0xEE, 0xEE, 0xEE};
+    fresh();
+    CHECK_EQ(sim_ctrl_in(0xA1, DFU_GETSTATUS, 0, 0, 3, small), 3);
+    CHECK_EQ(small[0], DFU_OK);
+    CHECK(sim_error == 0, "%s", sim_error);
+}
+
+TEST(dnload_during_upload_stalls)
+{
+    uint8_t got[64];
+    fresh();
+    CHECK_EQ(dfu_upload(2, got, 64), 64);
+    CHECK_EQ(dfu_state(), dfuUPLOAD_IDLE);
+    CHECK_EQ(dfuse_cmd(0x21, APP, true), SIM_STALL);
+    expect_error(errSTALLEDPKT);
+}
+
+TEST(busy_op_is_dropped_when_its_status_stage_never_comes)
+{
+    fresh();
+    memset(sim.flash + 0x2400, 0x77, 1024);
+    CHECK_EQ(dfuse_cmd(0x41, APP + 0x400, true), 5);
+    CHECK(sim_setup(0xA1, DFU_GETSTATUS, 0, 0, 6), "GETSTATUS stalled");
+    /* the host gives up on that transfer and sends ABORT, refused in dfuDNBUSY */
+    CHECK_EQ(dfu_abort(), SIM_STALL);
+    status();
+    CHECK_EQ(st[4], dfuERROR);
+    CHECK_EQ(sim.erases, 0);
+    CHECK_EQ(sim.flash[0x2400], 0x77);
+}
+
 int main(void)
 {
     return run_tests();

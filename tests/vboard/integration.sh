@@ -39,6 +39,13 @@ run --exit-after 0.05 "$FW/fault.elf"
 if has 'HardFault: undefined instruction' && has 'gpio PA1=1' && ! has 'PA2=1'; then ok hardfault_undefined_instruction
 else bad hardfault_undefined_instruction "want a HardFault event and PA1=1"; fi
 
+# PM0056 4.4.11: load from an unmapped address -> HardFault, PRECISERR, BFAR;
+# reported as a violation.
+run --exit-after 0.01 "$FW/busfault.elf"
+if has 'VIOLATION bus \(unmapped address\)' && has 'HardFault: access to unmapped' && has 'gpio PA1=1' && ! has 'PA2=1'
+then ok busfault_unmapped_load
+else bad busfault_unmapped_load "want VIOLATION, HardFault, PA1=1"; fi
+
 # PM0056 2.3.6: priorities, PendSV after SVC returns (tail-chain), PRIMASK.
 run --exit-after 0.05 "$FW/pendsv.elf"
 if has 'gpio PA1=1' && ! has 'PA2=1'; then ok priorities_pendsv_primask
@@ -51,6 +58,12 @@ else bad unmodelled_access_reported "want a VIOLATION line, PA1=1, exit 0"; fi
 run --strict --exit-after 0.05 "$FW/strict.elf"
 if has 'VIOLATION bus' && ! has 'gpio PA1=1' && [ "$(cat "$tmp/rc")" = 3 ]; then ok strict_stops_with_status_3
 else bad strict_stops_with_status_3 "want exit 3 before PA1=1 (rc $(cat "$tmp/rc"))"; fi
+
+# RM0008 19.3.2: option byte WDG_SW = 0 (--hw-iwdg) runs the IWDG from reset:
+# a program that never reloads it is reset after 409.6 ms (PR 0, RLR 0xFFF).
+run --hw-iwdg --exit-after 0.5 "$FW/systick.elf"
+if has '^\[   0\.409[0-9]+\] reset \(IWDG\)'; then ok hardware_iwdg_from_reset
+else bad hardware_iwdg_from_reset "want reset (IWDG) at 0.4096 s"; fi
 
 # --app-base: the first instruction at/above it after reset is an event.
 run --app-base 0x08000010 --exit-after 0.01 "$FW/systick.elf"

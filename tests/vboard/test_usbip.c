@@ -51,6 +51,16 @@ static void pump(void)
     fake_advance_ns(20000);
 }
 
+/* Lets the server read what the client sent (it looks at its sockets at
+ * most every 100 us of wall time). */
+static void settle(void)
+{
+    for (int i = 0; i < 5; i++) {
+        usleep(200);
+        pump();
+    }
+}
+
 static void run_ns(uint64_t ns)
 {
     uint64_t end = vb_now_ns(fake_vb) + ns;
@@ -278,6 +288,7 @@ TEST(unlink_pending_and_done)
     struct reply r;
     const uint8_t nak[8] = {0xC0, 0x43, 0, 0, 0, 0, 8, 0};
     submit(fd, 20, 1, nak, NULL, 8);
+    settle();
     run_ns(3 * MS);
     uint8_t un[48] = {0};
     put32(un, 2);
@@ -304,6 +315,7 @@ TEST(device_disconnect_while_imported)
     int fd = import("1-1");
     const uint8_t nak[8] = {0xC0, 0x43, 0, 0, 0, 0, 8, 0};
     submit(fd, 30, 1, nak, NULL, 8);
+    settle();
     run_ns(3 * MS);
     fake_pullup = false;
     struct reply r;
@@ -340,6 +352,40 @@ TEST(importer_gone_resets_device)
     struct reply r;
     submit(fd, 1, 1, get_dev, NULL, 18);
     CHECK(reply(fd, &r, true) && r.status == 0 && r.len == 18, "works: %d", r.status);
+    close(fd);
+}
+
+TEST(other_endpoints_and_bad_commands)
+{
+    /* Only the default control pipe exists on a DFU device: a URB for
+     * another endpoint fails with -EPIPE; an unknown command ends the
+     * connection (and, the importer being gone, resets the device). */
+    boot();
+    run_ns(500 * MS);
+    int fd = import("1-1");
+    struct reply r;
+    uint8_t hdr[48] = {0};
+    put32(hdr, 1);
+    put32(hdr + 4, 5);
+    put32(hdr + 0x0C, 1);
+    put32(hdr + 0x10, 1);
+    put32(hdr + 0x18, 64);
+    CHECK_EQ(send(fd, hdr, 48, 0), 48);
+    CHECK(reply(fd, &r, true) && r.seq == 5 && r.status == -EPIPE, "ep1: %d", r.status);
+    /* SET_CONFIGURATION from the importer shows in later devlists */
+    const uint8_t sc[8] = {0x00, 9, 0, 0, 0, 0, 0, 0};
+    submit(fd, 6, 0, sc, NULL, 0);
+    CHECK(reply(fd, &r, false) && r.seq == 6 && r.status == 0, "set config 0: %d", r.status);
+    CHECK_EQ(fw.config, 0);
+    int lf = client();
+    op(lf, 0x8005, NULL);
+    uint8_t blk[12 + 0x138];
+    CHECK_EQ(recv_n(lf, blk, sizeof blk), sizeof blk);
+    CHECK_EQ(blk[12 + 0x135], 0);
+    close(lf);
+    put32(hdr, 77);
+    CHECK_EQ(send(fd, hdr, 48, 0), 48);
+    CHECK(closed_by_server(fd), "closed on an unknown command");
     close(fd);
 }
 

@@ -22,8 +22,9 @@ void clock_init_72mhz(void)
         ;
 }
 
-/* SysTick counts real clock cycles, which the virtual board models too;
- * it is left stopped and reloaded to 0 as at reset. */
+/* SysTick counts real clock cycles, which the virtual board models too.
+ * It is left stopped, as at reset (RVR and CVR have no defined reset
+ * value). */
 void delay_ms(uint32_t ms, uint32_t sysclk_hz)
 {
     SYST_RVR = sysclk_hz / 1000u - 1u;
@@ -35,6 +36,4 @@ void delay_ms(uint32_t ms, uint32_t sysclk_hz)
         IWDG_KR = IWDG_KR_RELOAD;
     }
     SYST_CSR = 0;
-    SYST_RVR = 0;
-    SYST_CVR = 0;
 }

@@ -49,7 +49,7 @@ int main(void)
     usb_fresh_connect();
     dfu_reset();
     for (;;) {
-        port_watchdog_kick();
+        watchdog_kick();
         usb_poll();
         if (dfu_leave_requested())
             leave();

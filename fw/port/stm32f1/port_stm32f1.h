@@ -25,6 +25,7 @@ void usb_poll(void);
 void usb_stop(void);
 
 /* system.c */
+void watchdog_kick(void); /* a hardware-started IWDG must not reset an update */
 void system_reset(void) __attribute__((noreturn));
 void jump_to_app(uint32_t base) __attribute__((noreturn));
 

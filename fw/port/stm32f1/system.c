@@ -33,7 +33,7 @@ uint32_t port_crc_feed(const uint32_t *words, uint32_t count)
     return CRC_DR;
 }
 
-void port_watchdog_kick(void)
+void watchdog_kick(void)
 {
     IWDG_KR = IWDG_KR_RELOAD;
 }

@@ -1,6 +1,6 @@
 @ flash_sram.S - flash programming through the FPEC from code running in
 @ SRAM (RM0008 3.3.3 / PM0075 2.3): unlock, program a half-word, PGERR on
-@ reprogramming, 0x0000 allowed, page erase, lock. The routine is copied
+@ reprogramming, 0x0000 allowed, page erase, read stalled while BSY, lock. The routine is copied
 @ to SRAM and called there.
 #include "common.inc"
     .equ TARGET, 0x08008000
@@ -103,6 +103,22 @@ routine:
     mov r0, #7
     cmp r1, #-1
     bne out
+    @ PM0075 2.3.3: a read of flash while BSY stalls until programming is
+    @ over, so reading back at once (no BSY poll) gives the new value.
+    mov r1, #1              @ PG
+    str r1, [r4, #0x10]
+    ldr r1, =0x1234
+    strh r1, [r5, #2]
+    ldrh r2, [r5, #2]
+    mov r0, #8
+    cmp r1, r2
+    bne out
+    ldr r1, [r4, #0x0C]
+    mov r0, #9
+    tst r1, #1              @ BSY must be clear by then
+    bne out
+    mov r1, #0
+    str r1, [r4, #0x10]
     @ lock
     mov r1, #(1 << 7)
     str r1, [r4, #0x10]
