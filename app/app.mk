@@ -133,5 +133,5 @@ app_e2e_deps = $(word 1,$(1)) $(word 2,$(1))/blinky.bin $(word 2,$(1))/blinky.st
 ifneq ($(APP_E2E_SPECS),)
 TEST_DEPS += $(HOSTDIR)/vboard \
 	$(foreach s,$(APP_E2E_SPECS),$(call app_e2e_deps,$(subst :, ,$(s))))
-TEST_SUITES += "bash tests/stamp/e2e_app.sh $(HOSTDIR)/vboard $(APP_E2E_SPECS)"
+TEST_SUITES += "tests/stamp/e2e_app.sh $(HOSTDIR)/vboard $(APP_E2E_SPECS)"
 endif

@@ -7,7 +7,8 @@ total_p=0; total_f=0; bad=()
 log_dir=${SUITE_LOG_DIR:-build/test-logs}
 mkdir -p "$log_dir"
 for suite in "$@"; do
-  name=$(echo "$suite" | awk '{print $1}' | sed 's|.*/||')
+  # Named after the script or binary, not an interpreter in front of it.
+  name=$(echo "$suite" | awk '{for (i = 1; i <= NF; i++) if ($i != "bash" && $i != "sh") { print $i; exit }}' | sed 's|.*/||')
   log="$log_dir/$name.log"
   echo "== $suite"
   start=$(date +%s)

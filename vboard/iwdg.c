@@ -22,33 +22,46 @@ struct iwdg {
     bool running, unlocked;
     uint32_t pr, rlr;
     uint64_t pvu_until, rvu_until;
-    unsigned gen;
-    struct slot {
-        struct iwdg *w;
-        unsigned gen;
-    } slot[8];
+    uint64_t deadline; /* when the down-counter reaches 0 */
+    bool armed;        /* an expiry event is queued at armed_at */
+    uint64_t armed_at;
 };
 
 bool iwdg_running(const struct iwdg *w) { return w->running; }
 
+static void expire(void *p);
+
+/* Firmware reloads the counter constantly, so at most one event is queued:
+ * when it fires before the current deadline it re-arms for that deadline. */
+static void arm(struct iwdg *w)
+{
+    if (w->armed && w->armed_at <= w->deadline)
+        return;
+    w->armed = true;
+    w->armed_at = w->deadline;
+    vb_at(w->vb, w->deadline, expire, w);
+}
+
 static void expire(void *p)
 {
-    struct slot *s = p;
-    struct iwdg *w = s->w;
-    if (s->gen != w->gen || !w->running)
+    struct iwdg *w = p;
+    if (vb_now_ns(w->vb) >= w->armed_at)
+        w->armed = false; /* the event for armed_at (an earlier extra one leaves it) */
+    if (!w->running)
         return;
+    if (vb_now_ns(w->vb) < w->deadline) {
+        arm(w);
+        return;
+    }
     vb_system_reset(w->vb, "IWDG");
 }
 
 static void reload(struct iwdg *w)
 {
-    w->gen++;
     unsigned div = 4u << (w->pr > 6 ? 6 : w->pr);
     uint64_t ns = ((uint64_t)w->rlr + 1) * div * 1000000000ull / IWDG_LSI_HZ;
-    struct slot *s = &w->slot[w->gen % 8];
-    s->w = w;
-    s->gen = w->gen;
-    vb_at(w->vb, vb_now_ns(w->vb) + ns, expire, s);
+    w->deadline = vb_now_ns(w->vb) + ns;
+    arm(w);
 }
 
 static uint32_t iwdg_read(void *model, uint32_t off, unsigned size)
@@ -120,7 +133,6 @@ struct iwdg *iwdg_new(struct vb *vb, bool hw)
 
 void iwdg_reset(struct iwdg *w, bool hw)
 {
-    w->gen++;
     w->unlocked = false;
     w->pr = 0;
     w->rlr = 0xFFF;

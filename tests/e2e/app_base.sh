@@ -78,11 +78,16 @@ else
     fail upload_matches "expected the upload of 0x08008000:$APPSIZE to equal app.bin"$'\n'"$(show_out)"
 fi
 # Mass erase erases 0x08008000.. only.
-if dfu_q board -a 0 -s 0x08008000:mass-erase:force && is_erased "$FLASH" $((0x8000)) $((0x8000)) &&
-    cmp -s "$FW" <(flash_bytes "$FLASH" 0 "$FWSIZE"); then
-    pass mass_erase_app_region_only
+rc=0
+dfu_q board -a 0 -s 0x08008000:mass-erase:force || rc=$?
+if [ $rc != 0 ]; then
+    fail mass_erase_app_region_only "expected dfu-util ...:mass-erase:force to exit 0; exit $rc"$'\n'"$(show_out)"
+elif ! is_erased "$FLASH" $((0x8000)) $((0x8000)); then
+    fail mass_erase_app_region_only "expected 0x08008000..0x0800FFFF erased; first difference from 0xFF: $(cmp <(flash_bytes "$FLASH" $((0x8000)) $((0x8000))) <(head -c $((0x8000)) /dev/zero | tr '\0' '\377') 2>&1 | head -1)"
+elif ! cmp -s "$FW" <(flash_bytes "$FLASH" 0 "$FWSIZE"); then
+    fail mass_erase_app_region_only "expected dfuboot.bin intact after the mass erase"
 else
-    fail mass_erase_app_region_only "expected 0x08008000..0x0800FFFF erased and dfuboot.bin intact"$'\n'"$(show_out)"
+    pass mass_erase_app_region_only
 fi
 vb_stop board
 finish

@@ -18,6 +18,7 @@
  *                          (at most wTransferSize bytes), polled to the end
  *   msos                   MS OS 2.0 descriptor set via the BOS capability
  *   webusb                 WebUSB landing page URL via the BOS capability
+ *   strings                the device's manufacturer, product, serial strings
  * Each DfuSe op prints one line "OP ADDR: xfer=ok|ERR state=N status=M".
  * Exit status: 0 if every op could be carried out (a refusal by the device
  * is a result, not an error), 1 otherwise.
@@ -226,6 +227,23 @@ static int webusb(void)
     return 0;
 }
 
+static int strings(void)
+{
+    struct libusb_device_descriptor dd;
+    unsigned char m[128] = "", p[128] = "", s[128] = "";
+    if (libusb_get_device_descriptor(libusb_get_device(h), &dd))
+        return -1;
+    int a = dd.iManufacturer ? libusb_get_string_descriptor_ascii(h, dd.iManufacturer, m, sizeof m) : 0;
+    int b = dd.iProduct ? libusb_get_string_descriptor_ascii(h, dd.iProduct, p, sizeof p) : 0;
+    int c = dd.iSerialNumber ? libusb_get_string_descriptor_ascii(h, dd.iSerialNumber, s, sizeof s) : 0;
+    if (a < 0 || b < 0 || c < 0) {
+        printf("strings: failed (%d %d %d)\n", a, b, c);
+        return -1;
+    }
+    printf("manufacturer=%s\nproduct=%s\nserial=%s\n", m, p, s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     libusb_context *ctx;
@@ -265,6 +283,8 @@ int main(int argc, char **argv)
             r = msos();
         else if (!strcmp(op, "webusb"))
             r = webusb();
+        else if (!strcmp(op, "strings"))
+            r = strings();
         else {
             fprintf(stderr, "dfuse_probe: bad op %s\n", op);
             r = -1;

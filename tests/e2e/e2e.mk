@@ -19,7 +19,7 @@ E2E_IMAGES := build/fw/bluepill/dfuboot.bin build/fw/bluepill-app08008000/dfuboo
 	build/fw/generic_f103rc/dfuboot.bin \
 	build/app/bluepill/blinky.stamped.bin build/app/bluepill-reboot/blinky.stamped.bin \
 	build/app/bluepill-app08008000/blinky.stamped.bin \
-	build/app/generic_f103rc/blinky.stamped.bin
+	build/app/generic_f103rc/blinky.stamped.bin build/fw/bluepill-webusb0/dfuboot.bin
 E2E_DEPS := $(E2E_PROBE) $(HOSTDIR)/vboard $(HOSTDIR)/libusb-1.0.so.0 $(STAMP) \
 	$(filter $(ALL_TARGETS),$(E2E_IMAGES))
 

@@ -13,6 +13,9 @@ APP_OFF=8192
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/dfuboot-faults.XXXXXX")}
 npass=0
 nfail=0
+# vboard options of the boots after a bad ending (paced by default: a paced
+# vboard sleeps while dfu-util waits, which keeps the campaign's CPU low).
+CHECK_VB_OPTS=${CHECK_VB_OPTS:-}
 
 pass() { echo "ok   $1"; npass=$((npass + 1)); }
 fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); }
@@ -93,12 +96,22 @@ vb_end() { # vb_end PID: clean stop (SIGTERM), then make sure
 }
 
 # wait_re LOG REGEX SECS [PID] [COUNT]: waits for COUNT lines matching REGEX.
+# free_port: a TCP port on 127.0.0.1 that nobody listens on.
+free_port() {
+    local p
+    for _ in $(seq 200); do
+        p=$((20000 + RANDOM % 40000))
+        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return 0; }
+    done
+    return 1
+}
+
 wait_re() {
     local log=$1 re=$2 secs=$3 pid=${4:-} count=${5:-1} end=$((SECONDS + $3))
     while [ $SECONDS -le $end ]; do
         [ "$(grep -cE -- "$re" "$log" 2>/dev/null)" -ge "$count" ] && return 0
         [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
-        sleep 0.02
+        sleep 0.1
     done
     [ "$(grep -cE -- "$re" "$log" 2>/dev/null)" -ge "$count" ]
 }
@@ -117,7 +130,7 @@ app_runs() {
     local end=$((SECONDS + 20))
     while [ $SECONDS -le $end ]; do
         [ "$(sed -n '/app start/,$p' "$1" | grep -c 'gpio PC13=')" -ge 2 ] && return 0
-        sleep 0.02
+        sleep 0.1
     done
     return 1
 }
@@ -132,7 +145,7 @@ after_bad_end() {
     OUTCOME=brick PROBLEM=""
     : >"$log"
     same_boot "$flash" "$tmpl" || PROBLEM="bootloader pages or option bytes changed by the cut"
-    vb_bg "$log" "${P_VB[@]}" --flash "$flash" --port "$port" --fast "$P_FW"
+    vb_bg "$log" "${P_VB[@]}" --flash "$flash" --port "$port" $CHECK_VB_OPTS "$P_FW"
     pid=$VBPID
     wait_re "$log" 'usb enumerated|app start' 20 "$pid"
     if grep -q 'app start' "$log"; then
@@ -163,7 +176,7 @@ after_bad_end() {
         # An application runs: enter DFU mode with the pin, update, reboot.
         local ulog=$WORK/$tag.pin.log
         : >"$ulog"
-        vb_bg "$ulog" "${P_VB[@]}" --flash "$flash" --port "$port" --fast --pin PB2=1 "$P_FW"
+        vb_bg "$ulog" "${P_VB[@]}" --flash "$flash" --port "$port" $CHECK_VB_OPTS --pin PB2=1 "$P_FW"
         pid=$VBPID
         if ! wait_re "$ulog" 'usb enumerated' 20 "$pid" ||
             ! dfu "$port" -a 0 -s $APP_BASE:leave -D "$b" >"$dlog" 2>&1; then
@@ -173,7 +186,7 @@ after_bad_end() {
         vb_end "$pid"
         local rlog=$WORK/$tag.run.log
         : >"$rlog"
-        vb_bg "$rlog" "${P_VB[@]}" --flash "$flash" --port "$port" --fast "$P_FW"
+        vb_bg "$rlog" "${P_VB[@]}" --flash "$flash" --port "$port" $CHECK_VB_OPTS "$P_FW"
         pid=$VBPID
         app_runs "$rlog" "$pid" || { PROBLEM=${PROBLEM:-"application does not run after the fresh update"}; OUTCOME=brick; }
         vb_end "$pid"

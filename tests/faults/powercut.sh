@@ -7,7 +7,7 @@
 #
 # Per part (f103c8 = bluepill firmware, f103rc = generic_f103rc): a template
 # flash file holds the bootloader and a stamped application A (3000 bytes);
-# the update writes a stamped application B (10 KiB, 12 KiB on f103rc) with
+# the update writes a stamped application B (10 KiB) with
 # the board held in DFU mode by --pin PB2=1, vboard --realtime --trace flash.
 # A calibration update counts its flash operations (N) and finds the erase
 # phase and the gaps between blocks; the cuts are then: every erase (at its
@@ -35,19 +35,6 @@ SEED=${SEED:-$(( (RANDOM << 15 | RANDOM) % 1000000 ))}
 echo "powercut: seed $SEED (SEED=$SEED to reproduce), $CUTS cuts per part, $JOBS jobs"
 T_START=$SECONDS
 status=0
-
-# A free base port with JOBS free ports after it.
-port_base() {
-    local p j ok
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000)) ok=1
-        for ((j = 0; j < JOBS; j++)); do
-            (exec 3<>/dev/tcp/127.0.0.1/$((p + j))) 2>/dev/null && ok=0
-        done
-        [ $ok = 1 ] && { echo $p; return 0; }
-    done
-    return 1
-}
 
 CUT_VB_OPTS=(--pin PB2=1 --trace flash --quiet-gpio --realtime)
 
@@ -94,10 +81,18 @@ worker() {
     while IFS=$'\t' read -r idx kind args; do
         [ $((idx % JOBS)) = "$w" ] || continue
         tag=$P_PART-$idx flash=$WORK/$tag.img
-        cp "$tmpl" "$flash"
         read -ra arr <<<"$args"
         for i in "${!arr[@]}"; do arr[i]=${arr[i]//_/ }; done
-        cut_run "$tag" "$port" "$flash" "$b" "${arr[@]}"
+        for try in 1 2 3; do
+            # Another program may take our port between the check and the
+            # bind (vboard then says "cannot listen"): retry on a new port.
+            port=$(free_port)
+            cp "$tmpl" "$flash"
+            rm -f "$WORK/$tag".*.log
+            cut_run "$tag" "$port" "$flash" "$b" "${arr[@]}"
+            grep -qs 'cannot listen' "$WORK/$tag".cut.log || break
+            echo "note: $tag: port $port taken, cut again" >&2
+        done
         if [ "$AFTER_RESET" = 1 ]; then phase=after-reset
         elif [ "$OPS" -le 0 ]; then phase=before-erase
         elif [ "$OPS" -le "$E_OPS" ]; then phase=erase
@@ -106,6 +101,9 @@ worker() {
         else phase=manifest
         fi
         after_bad_end "$tag" "$port" "$flash" "$tmpl" "$a" "$b"
+        if [ -n "$PROBLEM" ] && grep -qs 'cannot listen' "$WORK/$tag".*.log; then
+            PROBLEM="port $port taken by another program (not a finding): $PROBLEM"
+        fi
         [ "$CUT" = trigger ] || PROBLEM=${PROBLEM:-"the cut did not happen as planned (cut=$CUT)"}
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$idx" "$kind" "$args" "$CUT" "$OPS" "$phase" \
             "$OUTCOME" "$PROBLEM" >>"$out"
@@ -113,18 +111,18 @@ worker() {
     done <"$plan"
 }
 
-for part in "${PARTS[@]}"; do
+run_part() {
+    local part=$1 status=0
     part_setup "$part"
     t0=$SECONDS
     A=$WORK/$part-A.bin B_IMG=$WORK/$part-B.bin TMPL=$WORK/$part-template.img
     bsize=10240
-    [ "$part" = f103rc ] && bsize=12288
     make_image "$A" 3000 11
     make_image "$B_IMG" $bsize 22
     if ! make_template "$TMPL" "$A"; then
-        fail "$part-template" "cannot create the template flash file"; status=1; continue
+        fail "$part-template" "cannot create the template flash file"; return 1
     fi
-    PB=$(port_base)
+    PB=$(free_port)
 
     # Calibration: one complete update, cut 300 ms after the leave's reset.
     cp "$TMPL" "$WORK/$part-cal.img"
@@ -137,8 +135,7 @@ for part in "${PARTS[@]}"; do
     if [ "$CUT" != trigger ] || [ "$N" -lt 100 ] || ! has_image "$WORK/$part-cal.img" "$B_IMG"; then
         fail "$part-calibration" "the complete update did not complete (cut=$CUT ops=$N)"
         sed 's/^/   | /' "$WORK/$part-cal.dfu.log" | tail -5
-        status=1
-        continue
+        return 1
     fi
     # Block boundaries: operations followed by more than 0.5 ms of virtual
     # time without a flash operation (a USB transfer), erase phase excluded.
@@ -199,7 +196,7 @@ for part in "${PARTS[@]}"; do
     : >"$RES"
     wpids=()
     for ((w = 0; w < JOBS; w++)); do
-        worker $w $((PB + w)) "$PLAN" "$RES" "$TMPL" "$A" "$B_IMG" "$N" &
+        worker $w 0 "$PLAN" "$RES" "$TMPL" "$A" "$B_IMG" "$N" &
         wpids+=($!)
         OUR_PIDS+=($!)
     done
@@ -223,7 +220,28 @@ for part in "${PARTS[@]}"; do
     echo "== $part: cuts tried $tried (planned $NCUTS, vboard killed $killed), partial images started $partial, bricks $bricks, other problems $others, seed $SEED, $((SECONDS - t0)) s"
     echo "   at the cut: $phases; $opsr of $N"
     echo "   after the restart: $outcomes"
-    [ $((partial + bricks + others)) = 0 ] && [ "$tried" = "$NCUTS" ] || status=1
-done
+    echo "$npass $nfail" >"$WORK/$part.counts"
+    [ $((partial + bricks + others)) = 0 ] && [ "$tried" = "$NCUTS" ]
+}
+
+# The parts run one after the other, or side by side with PARALLEL_PARTS=1
+# (their output is then shown part by part at the end).
+if [ "${PARALLEL_PARTS:-0}" = 1 ]; then
+    ppids=()
+    for part in "${PARTS[@]}"; do
+        run_part "$part" >"$WORK/$part.out" 2>&1 &
+        ppids+=($!)
+        OUR_PIDS+=($!)
+    done
+    for p in "${ppids[@]}"; do wait "$p" || status=1; done
+    for part in "${PARTS[@]}"; do cat "$WORK/$part.out"; done
+    npass=0 nfail=0
+    for part in "${PARTS[@]}"; do
+        read -r p f <"$WORK/$part.counts" 2>/dev/null || { p=0 f=1; }
+        npass=$((npass + p)) nfail=$((nfail + f))
+    done
+else
+    for part in "${PARTS[@]}"; do run_part "$part" || status=1; done
+fi
 echo "powercut: $((SECONDS - T_START)) s in all"
 finish && [ $status = 0 ]

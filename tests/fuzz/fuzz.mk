@@ -5,6 +5,8 @@
 #                               prints executions, corpus, coverage, findings
 #   make fuzz FUZZ_SECONDS=60
 #   make fuzz-corpus            regenerate tests/fuzz/corpus/ (committed)
+#   tests/fuzz/wire.sh          hostile transfers over USB/IP to vboard
+#                               (WIRE_SECONDS, WIRE_SEED; part of make test)
 #   build/host/fuzz/fuzz_dfu CRASHFILE           replay one input
 #   FUZZ_TRACE=1 build/host/fuzz/fuzz_dfu FILE   ... with every operation
 #
@@ -43,6 +45,12 @@ $(FUZZ_DIR)/make_corpus: tests/fuzz/make_corpus.c tests/fuzz/fuzz_ops.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -Itests/fuzz $< -o $@
 
+# The wire fuzzer is an ordinary libusb client; at run time LD_LIBRARY_PATH
+# puts our USB/IP libusb (build/host/libusb-1.0.so.0) in front.
+$(FUZZ_DIR)/wire_fuzz: tests/fuzz/wire_fuzz.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $$(pkg-config --cflags libusb-1.0) $< $$(pkg-config --libs libusb-1.0) -o $@
+
 .PHONY: fuzz-corpus fuzz-bins
 fuzz-bins: $(FUZZ_BINS)
 
@@ -51,7 +59,7 @@ fuzz-corpus: $(FUZZ_DIR)/make_corpus
 	$(FUZZ_DIR)/make_corpus tests/fuzz/corpus
 
 fuzz: $(FUZZ_BINS)
-	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-TEST_DEPS += $(FUZZ_BINS)
-TEST_SUITES += 'bash tests/fuzz/short.sh'
+TEST_DEPS += $(FUZZ_BINS) $(FUZZ_DIR)/wire_fuzz
+TEST_SUITES += tests/fuzz/short.sh tests/fuzz/wire.sh

@@ -49,6 +49,9 @@
  *     pointer only zeroed by an erase/write. A command "runs" only between
  *     a GETSTATUS that answered dfuDNBUSY and the next answer saying
  *     anything else, so a refused command (dfuERROR) touches nothing;
+ *   - a data block the device reports done (dfuDNBUSY, then
+ *     dfuDNLOAD-IDLE with status OK) is in flash byte for byte, apart from
+ *     the held-back vector words;
  *   - UPLOAD data is the flash at the pointer (nothing else leaks), and in
  *     UPLOAD=0 builds no UPLOAD block returns data; READ UNPROTECT reaches
  *     the option bytes only in UNPROTECT=1 builds and only when asked.

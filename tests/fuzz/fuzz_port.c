@@ -38,6 +38,10 @@ static struct {
     uint16_t block, len;
     uint8_t head[5];
     bool head_done, expect_head;
+    uint8_t data[DFU_TRANSFER_SIZE]; /* what the data stage carried */
+    unsigned got;
+    bool in_data; /* its data stage is the current transfer */
+    bool busy_seen, checked;
 } pend;
 /* Between a GETSTATUS answering dfuDNBUSY (or one whose answer the host
  * did not see) and the next answer saying anything else. */
@@ -53,10 +57,10 @@ static unsigned op_no;
 static bool tracing;
 static const char *stats_file;
 static unsigned long long st_inputs, st_dnload_idle, st_upload_idle, st_error, st_manifest,
-    st_erase, st_program, st_mass, st_commit, st_upload, st_leave, st_unprotect;
+    st_erase, st_program, st_mass, st_commit, st_upload, st_leave, st_unprotect, st_verified;
 static struct {
     bool dnload_idle, upload_idle, error, manifest, erase, program, mass, commit, upload, leave,
-        unprotect;
+        unprotect, verified;
 } reached;
 
 /* Flash images: one exact-size heap block per part size (so ASan sees a
@@ -109,9 +113,9 @@ static void stats_at_exit(void)
         return;
     fprintf(f,
             "inputs %llu dnload_idle %llu upload_idle %llu error %llu manifest %llu erase %llu"
-            " program %llu mass_erase %llu commit %llu upload %llu leave %llu unprotect %llu\n",
+            " program %llu mass_erase %llu commit %llu upload %llu leave %llu unprotect %llu verified %llu\n",
             st_inputs, st_dnload_idle, st_upload_idle, st_error, st_manifest, st_erase,
-            st_program, st_mass, st_commit, st_upload, st_leave, st_unprotect);
+            st_program, st_mass, st_commit, st_upload, st_leave, st_unprotect, st_verified);
     fclose(f);
 }
 
@@ -236,6 +240,34 @@ static void check_program(uint32_t addr, uint16_t value, uint16_t old)
     violation("program 0x%04x at 0x%08x with no write command running (%s, commit %d)", value,
               addr, armed ? "the running command writes nothing" : "no command armed",
               commit_ctx);
+}
+
+/* A data block the device reported done (dfuDNBUSY, then dfuDNLOAD-IDLE)
+ * is in flash as sent, at one of the pointers the host set, apart from the
+ * held-back vector words (flash_writer.h). */
+static void check_written(void)
+{
+    if (pend_kind() != K_WRITE || !pend.busy_seen || pend.checked || dfu_status() != DFU_OK)
+        return;
+    pend.checked = true;
+    reached.verified = true;
+    for (unsigned i = 0; i < nptrs; i++) {
+        uint32_t start = ptrs[i] + (uint32_t)(pend.block - 2u) * DFU_TRANSFER_SIZE;
+        if (start < FLASH_BASE_ADDR || (uint64_t)start + pend.len > fz.flash_end)
+            continue;
+        unsigned k;
+        for (k = 0; k < pend.len; k++) {
+            uint32_t a = start + k;
+            if (a >= fz.app_base && a < fz.app_base + 8u)
+                continue;
+            if (fz.flash[a - FLASH_BASE_ADDR] != pend.data[k])
+                break;
+        }
+        if (k == pend.len)
+            return;
+    }
+    violation("block %u of %u bytes reported written, but the flash does not hold it at any of"
+              " %u pointers the host set", pend.block, pend.len, nptrs);
 }
 
 /* ---- port.h: memory and flash -------------------------------------------- */
@@ -439,6 +471,7 @@ int host_setup(const uint8_t *pkt, unsigned len)
     host.setup.wLength = len >= 8 ? (uint16_t)(pkt[6] | pkt[7] << 8) : 0;
     host.in_total = host.out_total = 0;
     pend.expect_head = false;
+    pend.in_data = false;
     const struct usb_setup *s = &host.setup;
     bool dfu_out = host.valid && s->bmRequestType == 0x21 && s->wIndex == 0;
     commit_ctx = dfu_out && (s->bRequest == DFU_ABORT || (s->bRequest == DFU_DNLOAD && !s->wLength));
@@ -455,6 +488,9 @@ int host_setup(const uint8_t *pkt, unsigned len)
         pend.len = s->wLength;
         pend.head_done = false;
         pend.expect_head = true;
+        pend.got = 0;
+        pend.in_data = true;
+        pend.busy_seen = pend.checked = false;
         armed = false;
     }
     if (s->bmRequestType == 0xA1 && s->bRequest == DFU_GETSTATUS && pend.valid)
@@ -470,6 +506,15 @@ int host_out(const uint8_t *data, unsigned len)
     if (len)
         memcpy(ep.rx, data, len);
     ep.rx_len = len;
+    if (pend.in_data && host.valid && host.setup.bmRequestType == 0x21) {
+        /* usb_ctrl.c takes at most the rest of wLength, 64 at a time */
+        unsigned n = len, room = pend.len - pend.got;
+        n = n < room ? n : room;
+        n = n < EP0_SIZE ? n : EP0_SIZE;
+        if (pend.got + n <= sizeof pend.data)
+            memcpy(pend.data + pend.got, data, n);
+        pend.got += n;
+    }
     if (pend.expect_head) {
         unsigned n = len < 5u ? len : 5u;
         memcpy(pend.head, data, n);
@@ -511,7 +556,10 @@ int host_in(uint8_t *buf)
                 trace("  -> GETSTATUS: state %u status %u poll %u ms", buf[4], buf[0],
                       buf[1] | buf[2] << 8 | buf[3] << 16);
                 check_state(buf[4], buf[0], "GETSTATUS answer", false);
+                if (armed && buf[4] == dfuDNLOAD_IDLE)
+                    check_written();
                 armed = pend.valid && buf[4] == dfuDNBUSY;
+                pend.busy_seen |= armed;
             }
             if (len >= 6 && buf[5] != 0)
                 violation("GETSTATUS iString %u: the device has no status strings", buf[5]);
@@ -521,6 +569,8 @@ int host_in(uint8_t *buf)
                 violation("GETSTATE answered %u bytes", len);
             if (!legal_state(buf[0]))
                 violation("GETSTATE answered state %u", buf[0]);
+            if (armed && buf[0] == dfuDNLOAD_IDLE)
+                check_written();
             if (buf[0] != dfuDNBUSY)
                 armed = false;
         }
@@ -648,4 +698,5 @@ void fuzz_end(void)
     st_upload += reached.upload;
     st_leave += reached.leave;
     st_unprotect += reached.unprotect;
+    st_verified += reached.verified;
 }

@@ -4,8 +4,9 @@
 #   1. the committed seed corpus is what make_corpus generates
 #   2. every seed and every known-finding input replays clean, both builds
 #   3. 12 s of fuzzing per build finds nothing, and its inputs did reach
-#      dfuDNLOAD-IDLE, erases, programs, mass erase (and uploads / READ
-#      UNPROTECT where the build has them), so the checks were exercised
+#      dfuDNLOAD-IDLE, erases, programs, mass erase, blocks verified in
+#      flash (and uploads / READ UNPROTECT where the build has them), so
+#      the checks were exercised
 #   4. a harness built to corrupt a bootloader byte is caught within 20 s,
 #      so the checks can fail
 set -u
@@ -43,7 +44,7 @@ for b in fuzz_dfu fuzz_dfu_opts; do
   runs=$(grep -oE '^Done [0-9]+ runs' "$work/$b.log" | grep -oE '[0-9]+')
   stats=$(tail -1 "$work/$b.stats" 2>/dev/null)
   get() { echo "$stats" | sed -E "s/.*\\<$1 ([0-9]+).*/\\1/"; }
-  need="dnload_idle erase program mass_erase"
+  need="dnload_idle erase program mass_erase verified"
   [ "$b" = fuzz_dfu ] && need="$need upload" || need="$need unprotect"
   missing=""
   for k in $need; do [ "$(get "$k")" -gt 0 ] 2>/dev/null || missing="$missing $k"; done

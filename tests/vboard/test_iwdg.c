@@ -77,3 +77,21 @@ TEST(hardware_watchdog_runs_from_reset_rm0008_19_3_2)
 }
 
 int main(void) { return run_tests(); }
+
+/* RM0008 19.3.2: "the IWDG_RLR value is reloaded in the counter and the
+ * watchdog reset is prevented" each time 0xAAAA is written. Reloading far
+ * more often than the timeout, for many timeouts, must never reset — the
+ * case of a bootloader that kicks the watchdog from its main loop. */
+TEST(frequent_reloads_never_expire_rm0008_19_3_2)
+{
+    mk(true); /* hardware watchdog option: running from reset, 409.6 ms */
+    for (int i = 0; i < 5000; i++) {
+        fake_advance_ns(1000000); /* 1 ms */
+        fake_write32(KR, 0xAAAA);
+    }
+    CHECK_EQ(fake_system_resets, 0);
+    fake_advance_ns(409500000);
+    CHECK_EQ(fake_system_resets, 0);
+    fake_advance_ns(200000);
+    CHECK_EQ(fake_system_resets, 1);
+}

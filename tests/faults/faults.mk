@@ -1,0 +1,48 @@
+# tests/faults/faults.mk - fault campaigns against the real bootloader binary
+# in vboard (issue #4 items 1, 2 and 5).
+#
+#   make test-faults     the full power-cut campaign: >= 500 cuts per part
+#                        (f103c8, f103rc); SEED=n reproduces its random cuts,
+#                        FAULTS_CUTS / FAULTS_JOBS change its size and width
+#   make test            includes the short forms: 12 cuts per part, the other
+#                        bad endings (badend.sh) and the security options
+#
+# Helpers: build/host/faults/cutter (runs vboard, SIGKILLs it at the K-th
+# flash operation or after a given line), build/host/faults/usbip-drop (a
+# USB/IP client that drops the connection mid-DNLOAD).
+
+FAULTS_DIR := $(HOSTDIR)/faults
+FAULTS_CUTTER := $(FAULTS_DIR)/cutter
+FAULTS_DROP := $(FAULTS_DIR)/usbip-drop
+FAULTS_CUTS ?= 500
+FAULTS_JOBS ?= 4
+
+$(FAULTS_DIR)/%: tests/faults/%.c
+	@mkdir -p $(@D)
+	@echo "  CC    $@"
+	@$(HOST_CC) $(HOST_CFLAGS) $< -o $@
+
+# The security variants of the bluepill bootloader, built through fw/fw.mk's
+# own command-line interface (every other option at its default).
+FAULTS_SEC_VARIANTS := UPLOAD=0 WRP=1 RDP=1 UNPROTECT=1
+faults_defaults = $(foreach o,$(FW_OPTS),$(o)=$(FW_DEFAULT_$(o)))
+
+.PHONY: faults-fw
+faults-fw:
+	@$(foreach v,$(FAULTS_SEC_VARIANTS),$(MAKE) --no-print-directory BOARD=bluepill \
+	  $(faults_defaults) $(v) build/fw/bluepill-$(call fw_lc,$(firstword $(subst =, ,$(v))))$(lastword $(subst =, ,$(v)))/dfuboot.bin &&) true
+
+FAULTS_NEEDS := $(FAULTS_CUTTER) $(FAULTS_DROP) $(HOSTDIR)/vboard $(HOSTDIR)/libusb-1.0.so.0 $(STAMP) \
+	build/fw/bluepill/dfuboot.bin build/fw/generic_f103rc/dfuboot.bin \
+	build/app/bluepill/blinky.bin build/app/generic_f103rc/blinky.bin
+
+.PHONY: test-faults test-faults-run
+test-faults:
+	@bash mk/deps.sh build host vboard e2e
+	@$(MAKE) --no-print-directory build test-faults-run
+
+test-faults-run: $(FAULTS_NEEDS)
+	@bash tests/faults/powercut.sh --cuts $(FAULTS_CUTS) --jobs $(FAULTS_JOBS)
+
+TEST_DEPS += $(FAULTS_NEEDS) faults-fw
+TEST_SUITES += 'tests/faults/powercut.sh --short' tests/faults/badend.sh tests/faults/security.sh
