@@ -25,10 +25,10 @@ static struct {
     struct usb_setup setup;
     enum phase phase;
     const uint8_t *in_ptr;
-    uint16_t in_left;
+    unsigned in_left;
     bool in_zlp;  /* a short reply that ends on a packet boundary */
     uint8_t *out_ptr;
-    uint16_t out_got;
+    unsigned out_got;
     bool replied; /* the handler called usbc_reply/usbc_receive */
     bool class_request;
     uint8_t new_address; /* applied after the status stage */
@@ -40,7 +40,7 @@ void usbc_reply(const uint8_t *data, unsigned len)
     if (len > c.setup.wLength)
         len = c.setup.wLength;
     c.in_ptr = data;
-    c.in_left = (uint16_t)len;
+    c.in_left = len;
     c.in_zlp = len < c.setup.wLength && len % EP0_SIZE == 0;
     c.phase = IN_DATA;
     c.replied = true;
@@ -78,7 +78,7 @@ static void send_next(void)
         c.in_zlp = false;
     port_ep0_send(c.in_ptr, n);
     c.in_ptr += n;
-    c.in_left = (uint16_t)(c.in_left - n);
+    c.in_left -= n;
 }
 
 static bool standard_request(const struct usb_setup *s)
@@ -189,7 +189,7 @@ static void receive_data(void)
 {
     unsigned want = c.setup.wLength - c.out_got;
     unsigned n = port_ep0_read(c.out_ptr + c.out_got, want < EP0_SIZE ? want : EP0_SIZE);
-    c.out_got = (uint16_t)(c.out_got + n);
+    c.out_got += n;
     if (c.out_got < c.setup.wLength) {
         if (n < EP0_SIZE)
             return stall(); /* short packet before wLength */

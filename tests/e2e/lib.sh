@@ -27,11 +27,19 @@ pass() { echo "ok   $1"; npass=$((npass + 1)); }
 fail() {
     echo "FAIL $1: $2"
     nfail=$((nfail + 1))
-    local n
+    local n rc
     for n in "${!VB_LOG[@]}"; do
         [ -s "${VB_LOG[$n]}" ] || continue
         echo "   vboard '$n' log (last ${LOG_TAIL:-15} lines):"
         vb_show_log "$n" "${LOG_TAIL:-15}"
+    done
+    # A board that should run but died (crash, bind failure) says so.
+    for n in "${!VB_PID[@]}"; do
+        kill -0 "${VB_PID[$n]}" 2>/dev/null && continue
+        wait "${VB_PID[$n]}" 2>/dev/null
+        rc=$?
+        echo "   vboard '$n' (pid ${VB_PID[$n]}) is not running: exit status $rc$([ $rc -gt 128 ] && echo " (signal $(kill -l $((rc - 128)) 2>/dev/null))")"
+        unset "VB_PID[$n]"
     done
 }
 # check NAME COMMAND...: passes when the command succeeds.
@@ -115,12 +123,26 @@ vb_wait() {
     [ "$(vb_count "$name" "$re")" -ge "$count" ]
 }
 
+# vb_stop NAME: SIGTERM, which must end vboard cleanly (status 0); a board
+# that already died (crashed) or does not stop cleanly is a failure.
 vb_stop() {
-    local name=$1
-    [ -n "${VB_PID[$name]:-}" ] || return 0
-    kill -TERM "${VB_PID[$name]}" 2>/dev/null
-    wait "${VB_PID[$name]}" 2>/dev/null
+    local name=$1 pid=${VB_PID[$1]:-} rc
+    [ -n "$pid" ] || return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid" 2>/dev/null
+        rc=$?
+        unset "VB_PID[$name]"
+        fail "vboard_${name}_alive" "expected vboard '$name' to run until stopped; it had exited with status $rc$([ $rc -gt 128 ] && echo " (signal $(kill -l $((rc - 128)) 2>/dev/null))")"
+        return 1
+    fi
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rc=$?
     unset "VB_PID[$name]"
+    if [ $rc != 0 ]; then
+        fail "vboard_${name}_clean_stop" "expected exit status 0 after SIGTERM; got $rc"
+        return 1
+    fi
 }
 
 vb_kill() {

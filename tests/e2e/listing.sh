@@ -19,12 +19,12 @@ list_case() {
     vb_start "$case" --part "$part" --uid "$uid" --quiet-gpio "$fw"
     if ! vb_wait "$case" "usb enumerated addr=[0-9]+ 0483:df11" 20; then
         fail "$case" "expected 'usb enumerated ... 0483:df11' in the vboard log; the board did not enumerate"
-        vb_kill "$case"
+        vb_stop "$case"
         return
     fi
     if ! dfu_q "$case" -l; then
         fail "$case" "expected dfu-util -l to exit 0; it exited $?"$'\n'"$(show_out)"
-        vb_kill "$case"
+        vb_stop "$case"
         return
     fi
     lines=$(grep -c '^Found DFU: ' "$DFU_OUT")
@@ -36,7 +36,7 @@ list_case() {
     else
         fail "$case" "expected the line: $want"$'\n'"got: $(grep '^Found DFU' "$DFU_OUT")"
     fi
-    vb_kill "$case"
+    vb_stop "$case"
 }
 
 list_case listing_f103c8 f103c8 "$FW" "8*001Ka,56*001Kg"
@@ -52,11 +52,11 @@ uid2=$(rand_uid)
 vb_start s1 --uid "$uid1" --quiet-gpio "$FW"
 vb_wait s1 "usb enumerated" 20
 s1=$(dfu_q s1 -l; sed -n 's/.*serial="\([^"]*\)".*/\1/p' "$DFU_OUT")
-vb_kill s1
+vb_stop s1
 vb_start s2 --uid "$uid2" --quiet-gpio "$FW"
 vb_wait s2 "usb enumerated" 20
 s2=$(dfu_q s2 -l; sed -n 's/.*serial="\([^"]*\)".*/\1/p' "$DFU_OUT")
-vb_kill s2
+vb_stop s2
 if [ "$s1" = "$uid1" ] && [ "$s2" = "$uid2" ] && [ "$uid1" != "$uid2" ]; then
     pass "serial_follows_uid ($s1, $s2)"
 else

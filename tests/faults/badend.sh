@@ -13,7 +13,6 @@
 #   reset     a system reset (SIGUSR1 to vboard) mid-update
 set -u
 source "$(dirname "$0")/lib.sh"
-DROP=$B/host/faults/usbip-drop
 part_setup f103c8
 A=$WORK/A.bin B_IMG=$WORK/B.bin TMPL=$WORK/template.img
 make_image "$A" 3000 11
@@ -21,20 +20,38 @@ make_image "$B_IMG" 10240 22
 make_template "$TMPL" "$A" || { fail template "cannot create the template flash file"; finish; exit 1; }
 OPS_RE='\] flash: (erased page|programmed)'
 
-# board TAG: a board on a copy of the template, held in DFU mode by the pin,
-# flash busy times in wall time; sets PORT, FLASH, LOG, VB.
+# board TAG [CUTTER-TRIGGER...]: a board on a copy of the template, held in
+# DFU mode by the pin, flash busy times in wall time, run under the cutter so
+# that an action lands at an exact flash operation (the cutter sends its
+# signal to dfu-util through $PIDF, or to vboard); sets PORT, FLASH, LOG, VB
+# (the cutter: SIGTERM to it stops vboard cleanly), PIDF.
 board() {
-    FLASH=$WORK/$1.img LOG=$WORK/$1.vb.log PORT=$(free_port)
+    local tag=$1
+    shift
+    FLASH=$WORK/$tag.img LOG=$WORK/$tag.vb.log PORT=$(free_port) PIDF=$WORK/$tag.dfu.pid
     cp "$TMPL" "$FLASH"
     : >"$LOG"
-    vb_bg "$LOG" "${P_VB[@]}" --flash "$FLASH" --port "$PORT" --pin PB2=1 --trace flash \
-        --quiet-gpio --realtime "$P_FW"
-    VB=$VBPID
+    rm -f "$PIDF"
+    "$CUTTER" "$@" --log "$LOG" -- "$VBOARD" "${P_VB[@]}" --flash "$FLASH" --port "$PORT" \
+        --pin PB2=1 --trace flash,usbip --quiet-gpio --realtime >/dev/null &
+    VB=$!
+    OUR_PIDS+=("$VB")
     wait_re "$LOG" 'usb enumerated' 30 "$VB"
 }
 ops() { grep -cE "$OPS_RE" "$LOG"; }
+# enum_after RE: enumerations after the last line matching RE.
+enum_after() { awk -v re="$1" '$0 ~ re {n = 0} /usb enumerated/ {n++} END {print n + 0}' "$LOG"; }
+# wait_enum_after RE: waits until the board enumerated after that line.
+wait_enum_after() {
+    local end=$((SECONDS + 40))
+    while [ $SECONDS -le $end ]; do
+        grep -qE "$1" "$LOG" && [ "$(enum_after "$1")" -ge 1 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 
-# verdict TAG: runs after_bad_end on the board's flash file (board stopped).
+# verdict TAG [PROBLEM]: stops the board, runs after_bad_end on its flash.
 verdict() {
     local tag=$1 extra=${2:-}
     vb_end "$VB"
@@ -44,119 +61,102 @@ verdict() {
     else fail "$tag" "$PROBLEM (restart: $OUTCOME; logs $WORK/$tag.*)"; fi
 }
 
-# update_bg TAG: dfu-util -D B :leave in the background, pid in DPID.
+# update_bg TAG: dfu-util -D B :leave in the background; its pid in DPID and
+# in $PIDF for the cutter.
 update_bg() {
-    dfu "$PORT" -a 0 -s $APP_BASE:leave -D "$B_IMG" >"$WORK/$1.dfu.log" 2>&1 &
+    LIBUSB_USBIP_SERVERS=127.0.0.1:$PORT dfu-util -a 0 -s $APP_BASE:leave -D "$B_IMG" \
+        >"$WORK/$1.dfu.log" 2>&1 &
     DPID=$!
     OUR_PIDS+=("$DPID")
+    echo "$DPID" >"$PIDF"
 }
+# dfu_ends: dfu-util must end on its own within 60 s (killed or failed).
+dfu_ends() {
+    local end=$((SECONDS + 60))
+    while kill -0 "$DPID" 2>/dev/null && [ $SECONDS -le $end ]; do sleep 0.1; done
+    kill -0 "$DPID" 2>/dev/null && { kill -9 "$DPID"; wait "$DPID" 2>/dev/null; return 1; }
+    wait "$DPID" 2>/dev/null
+    return 0
+}
+GONE='importer gone'
 
-# ---- dfu-util killed ----------------------------------------------------------
-for at in 3 2600 5000; do
+# ---- dfu-util killed (SIGKILL at the K-th flash operation) ---------------------
+for at in 3 2600; do
     tag=kill-dfu-util-at-op-$at
-    board "$tag"
+    board "$tag" --op $at --pidfile "$WORK/$tag.dfu.pid"
     update_bg "$tag"
     extra=""
-    if wait_re "$LOG" "$OPS_RE" 60 "$VB" "$at"; then
-        kill -9 "$DPID"
-        wait "$DPID" 2>/dev/null
-        sleep 1
-        n=$(ops)
-        [ "$n" -lt 5130 ] || extra="dfu-util finished before the kill ($n operations)"
-        # The host is gone: the board stays in DFU mode and answers.
+    dfu_ends || extra="dfu-util did not end"
+    grep -q 'Submitting leave' "$WORK/$tag.dfu.log" && extra="dfu-util finished before the kill"
+    # The connection died with dfu-util: the device is reset, enumerates
+    # again, stays in DFU mode and answers.
+    if wait_enum_after "$GONE"; then
         dfu "$PORT" -l >"$WORK/$tag.list.log" 2>&1 && grep -q 'Found DFU' "$WORK/$tag.list.log" ||
             extra=${extra:-"the board does not answer dfu-util -l after the kill"}
     else
-        extra="the update never reached operation $at"
+        extra=${extra:-"no reset and re-enumeration after dfu-util died"}
     fi
+    n=$(ops)
     verdict "$tag" "$extra"
+    echo "     (dfu-util killed after flash operation $at; $n operations done)"
 done
 
-# ---- USB/IP connection dropped mid-transfer ------------------------------------
-# usbip-drop MODE: erase the first application page, then a DNLOAD of block
-# 2 cut at MODE (header|half|data|late), then close; see usbip-drop.c.
-for mode in header half data late; do
-    tag=unplug-$mode
+# ---- USB/IP connection dropped mid-DNLOAD (usbip-drop) --------------------------
+for mode in header half late; do
+    tag=unplug-mid-dnload-$mode
     board "$tag"
-    enum0=$(grep -c 'usb enumerated' "$LOG")
     extra=""
     LIBUSB_USBIP_SERVERS= "$DROP" 127.0.0.1 "$PORT" "$mode" >"$WORK/$tag.drop.log" 2>&1 ||
         extra="usbip-drop: $(tail -1 "$WORK/$tag.drop.log")"
     # Like Linux usbip-host, vboard resets the device when its importer goes
     # away; the bootloader drops the unfinished session and enumerates anew.
-    wait_re "$LOG" 'usb enumerated' 30 "$VB" $((enum0 + 1)) ||
-        extra=${extra:-"no re-enumeration after the connection dropped"}
+    wait_enum_after "$GONE" || extra=${extra:-"no reset and re-enumeration after the drop"}
+    grep -q 'erased page 0x08002000' "$LOG" || extra=${extra:-"the session never erased the first page"}
     verdict "$tag" "$extra"
 done
 
-# An unplug while dfu-util itself is mid-download: its connection dies with it.
-tag=unplug-during-dfu-util
-board "$tag"
+# ---- a second dfu-util on a board left mid-update -----------------------------
+tag=second-dfu-util-after-op-3000
+board "$tag" --op 3000 --pidfile "$WORK/$tag.dfu.pid"
 update_bg "$tag"
-enum0=$(grep -c 'usb enumerated' "$LOG")
 extra=""
-if wait_re "$LOG" "$OPS_RE" 60 "$VB" 1500; then
-    kill -9 "$DPID"; wait "$DPID" 2>/dev/null
-    wait_re "$LOG" 'usb enumerated' 30 "$VB" $((enum0 + 1)) ||
-        extra="no re-enumeration after the connection dropped"
+dfu_ends || extra="dfu-util did not end"
+grep -q 'Submitting leave' "$WORK/$tag.dfu.log" && extra="dfu-util finished before the kill"
+wait_enum_after "$GONE" || extra=${extra:-"no re-enumeration after dfu-util died"}
+n0=$(ops)
+if dfu "$PORT" -a 0 -s $APP_BASE:leave -D "$B_IMG" >"$WORK/$tag.dfu2.log" 2>&1; then
+    # The second update wrote the whole image again, then left.
+    [ $(($(ops) - n0)) -ge 5130 ] || extra=${extra:-"the second update did only $(($(ops) - n0)) operations"}
+    wait_re "$LOG" 'reset \(SYSRESETREQ\)' 30 "$VB" || extra=${extra:-"no reset after the leave"}
 else
-    extra="the update never reached operation 1500"
+    extra=${extra:-"the second dfu-util failed: $(grep -m1 -iE 'error|fail' "$WORK/$tag.dfu2.log")"}
 fi
 verdict "$tag" "$extra"
 
-# ---- a second dfu-util on a board left mid-update -----------------------------
-for at in 5 3000; do
-    tag=second-dfu-util-after-op-$at
-    board "$tag"
-    update_bg "$tag"
-    extra=""
-    if wait_re "$LOG" "$OPS_RE" 60 "$VB" "$at"; then
-        kill -9 "$DPID"; wait "$DPID" 2>/dev/null
-        sleep 0.5
-        n0=$(ops)
-        if dfu "$PORT" -a 0 -s $APP_BASE:leave -D "$B_IMG" >"$WORK/$tag.dfu2.log" 2>&1; then
-            # The second update wrote the whole image again, then left.
-            [ $(($(ops) - n0)) -ge 5130 ] || extra="the second update did only $(($(ops) - n0)) operations"
-            wait_re "$LOG" 'reset \(SYSRESETREQ\)' 30 "$VB" || extra=${extra:-"no reset after the leave"}
-        else
-            extra="the second dfu-util failed: $(grep -m1 -iE 'error|fail' "$WORK/$tag.dfu2.log")"
-        fi
-    else
-        extra="the update never reached operation $at"
-    fi
-    verdict "$tag" "$extra"
-done
-
-# A board left in dfuERROR by the first host (a DNLOAD into the bootloader),
-# then a second dfu-util.
+# A board left in dfuERROR by the first host (a DNLOAD into the bootloader
+# pages: refused), then a second dfu-util: CLRSTATUS, then a full update.
 tag=second-dfu-util-after-error
 board "$tag"
-dfu "$PORT" -a 0 -s 0x08000000 -D "$B_IMG" >"$WORK/$tag.dfu.log" 2>&1
 extra=""
+dfu "$PORT" -a 0 -s 0x08000000 -D "$B_IMG" >"$WORK/$tag.dfu.log" 2>&1 &&
+    extra="a download into the bootloader pages was accepted"
 dfu "$PORT" -a 0 -s $APP_BASE:leave -D "$B_IMG" >"$WORK/$tag.dfu2.log" 2>&1 ||
-    extra="the second dfu-util failed: $(grep -m1 -iE 'error|fail' "$WORK/$tag.dfu2.log")"
+    extra=${extra:-"the second dfu-util failed: $(grep -m1 -iE 'error|fail' "$WORK/$tag.dfu2.log")"}
 verdict "$tag" "$extra"
 
-# ---- system reset mid-update --------------------------------------------------
+# ---- system reset (SIGUSR1 = reset button) at the K-th flash operation ---------
 for at in 4 2500 5127; do
     tag=reset-at-op-$at
-    board "$tag"
+    board "$tag" --op $at --signal USR1
     update_bg "$tag"
     extra=""
-    if wait_re "$LOG" "$OPS_RE" 60 "$VB" "$at"; then
-        kill -USR1 "$VB"
-        wait_re "$LOG" 'reset \(button\)|reset \(pin|reset \(NRST|reset \(reset button\)' 10 "$VB" ||
-            wait_re "$LOG" 'reset \(' 10 "$VB" || extra="no reset event after SIGUSR1"
-        # dfu-util loses the device; it must end on its own.
-        end=$((SECONDS + 60))
-        while kill -0 "$DPID" 2>/dev/null && [ $SECONDS -le $end ]; do sleep 0.1; done
-        kill -9 "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
-        # Pin held: back in DFU mode after the reset.
-        wait_re "$LOG" 'usb enumerated' 30 "$VB" 2 || extra=${extra:-"no enumeration after the reset"}
-    else
-        extra="the update never reached operation $at"
-    fi
+    dfu_ends || extra="dfu-util did not end after the reset"
+    grep -q 'reset (reset button)' "$LOG" || extra="no reset event after SIGUSR1"
+    # Pin held: back in DFU mode after the reset.
+    wait_enum_after 'reset \(reset button\)' || extra=${extra:-"no enumeration after the reset"}
+    n=$(ops)
     verdict "$tag" "$extra"
+    echo "     (reset after flash operation $at; $n operations done)"
 done
 
 finish

@@ -12,13 +12,18 @@
  *   --line TEXT   trigger on the N-th (default 1st) line containing TEXT
  *   --delay-us D  wait D microseconds (wall clock) after the trigger, then kill
  *   --timeout-s S kill anyway after S seconds (reported as "timeout")
+ *   --signal SIG  send SIG (a number or KILL, TERM, USR1, ...) instead of
+ *                 SIGKILL; vboard keeps running unless SIG is KILL
+ *   --pidfile F   send the signal to the process whose pid is in file F
+ *                 (e.g. dfu-util) instead of vboard; vboard keeps running
  *
+ * SIGTERM/SIGINT sent to the cutter are passed on to vboard (clean stop).
  * Without a trigger (only --delay-us) the delay counts from the start.
  * On exit it prints one line to stdout:
  *   cut=<trigger|timeout|exited> ops_at_trigger=N ops_total=M
  * where ops_total counts every flash operation vboard reported before it
  * died: the number of operations the flash file holds after the cut.
- * Exit status 0 when vboard was killed by us, 1 when it ended on its own.
+ * Exit status 0 when the signal was sent, 1 when vboard ended before that.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -26,6 +31,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +47,26 @@ static long long now_us(void)
     return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
+static volatile pid_t child;
+static void forward(int sig)
+{
+    if (child > 0)
+        kill(child, sig);
+}
+
+static int signum(const char *s)
+{
+    static const struct { const char *n; int v; } t[] = {
+        {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"INT", SIGINT}, {"USR1", SIGUSR1},
+        {"USR2", SIGUSR2}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"HUP", SIGHUP}};
+    if (!strncmp(s, "SIG", 3))
+        s += 3;
+    for (unsigned i = 0; i < sizeof t / sizeof *t; i++)
+        if (!strcmp(s, t[i].n))
+            return t[i].v;
+    return atoi(s);
+}
+
 static int is_op(const char *l)
 {
     const char *p = strstr(l, "] flash: ");
@@ -51,11 +77,32 @@ static int is_op(const char *l)
            !strncmp(p, "option byte", 11) || !strncmp(p, "mass erase", 10);
 }
 
+/* Sends the signal: to vboard, or to the pid read from pidfile. */
+static void fire(pid_t board, int sig, const char *pidfile)
+{
+    if (!pidfile) {
+        kill(board, sig);
+        return;
+    }
+    FILE *f = fopen(pidfile, "r");
+    long p = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &p) != 1)
+            p = 0;
+        fclose(f);
+    }
+    if (p > 0)
+        kill((pid_t)p, sig);
+    else
+        fprintf(stderr, "cutter: no pid in %s\n", pidfile);
+}
+
 int main(int argc, char **argv)
 {
     long op_k = 0, nth = 1;
-    long long delay = -1, timeout_us = 120LL * 1000000;
-    const char *text = NULL, *logname = NULL;
+    long long delay = -1, timeout_us = 0;
+    const char *text = NULL, *logname = NULL, *pidfile = NULL;
+    int sig = SIGKILL;
     int i;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
@@ -74,6 +121,10 @@ int main(int argc, char **argv)
             delay = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--timeout-s"))
             timeout_us = (long long)(atof(argv[++i]) * 1e6);
+        else if (!strcmp(argv[i], "--signal"))
+            sig = signum(argv[++i]);
+        else if (!strcmp(argv[i], "--pidfile"))
+            pidfile = argv[++i];
         else if (!strcmp(argv[i], "--log"))
             logname = argv[++i];
         else
@@ -98,6 +149,7 @@ int main(int argc, char **argv)
         return 2;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan board if we are killed */
         dup2(fd[1], 1);
         dup2(fd[1], 2);
         close(fd[0]);
@@ -107,6 +159,11 @@ int main(int argc, char **argv)
         _exit(127);
     }
     close(fd[1]);
+    child = pid;
+    struct sigaction sa = {0};
+    sa.sa_handler = forward;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     long long t0 = now_us(), kill_at = -1;
     int armed = op_k > 0 || text;
     if (!armed && delay >= 0)
@@ -118,10 +175,10 @@ int main(int argc, char **argv)
     for (;;) {
         long long t = now_us();
         if (!killed && kill_at >= 0 && t >= kill_at) {
-            kill(pid, SIGKILL);
+            fire(pid, sig, pidfile);
             killed = 1;
         }
-        if (!killed && t - t0 >= timeout_us) {
+        if (!killed && timeout_us > 0 && t - t0 >= timeout_us) {
             kill(pid, SIGKILL);
             killed = timed_out = 1;
         }
@@ -164,7 +221,7 @@ int main(int argc, char **argv)
                 if (hit) {
                     ops_trigger = ops;
                     if (delay <= 0) {
-                        kill(pid, SIGKILL);
+                        fire(pid, sig, pidfile);
                         killed = 1;
                     } else {
                         kill_at = now_us() + delay;
@@ -183,7 +240,7 @@ int main(int argc, char **argv)
     printf("cut=%s ops_at_trigger=%ld ops_total=%ld\n", how, ops_trigger, ops);
     return killed ? 0 : 1;
 usage:
-    fprintf(stderr, "usage: cutter [--op K] [--line TEXT [--nth N]] [--delay-us D] "
-                    "[--timeout-s S] --log FILE -- VBOARD ARGS...\n");
+    fprintf(stderr, "usage: cutter [--op K] [--line TEXT [--nth N]] [--delay-us D] [--timeout-s S]\n"
+                    "              [--signal SIG] [--pidfile FILE] --log FILE -- VBOARD ARGS...\n");
     return 2;
 }

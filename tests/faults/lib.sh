@@ -4,13 +4,26 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=$ROOT/build
-VBOARD=$B/host/vboard
-STAMP=$B/host/dfuboot-stamp
-CUTTER=$B/host/faults/cutter
-export LD_LIBRARY_PATH=$B/host
 APP_BASE=0x08002000
 APP_OFF=8192
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/dfuboot-faults.XXXXXX")}
+mkdir -p "$WORK"
+# A snapshot of the host tools and firmware: a campaign keeps testing the
+# same binaries even when the tree is rebuilt while it runs.
+if [ -z "${FAULTS_BIN:-}" ]; then
+    FAULTS_BIN=$WORK/bin
+    mkdir -p "$FAULTS_BIN"
+    for f in host/vboard host/dfuboot-stamp host/libusb-1.0.so.0 host/faults/cutter host/faults/usbip-drop; do
+        [ -e "$B/$f" ] && cp "$B/$f" "$FAULTS_BIN/"
+    done
+    (cd "$B" && tar cf - $(find fw app -name '*.bin')) | tar xf - -C "$FAULTS_BIN"
+    export FAULTS_BIN
+fi
+VBOARD=$FAULTS_BIN/vboard
+STAMP=$FAULTS_BIN/dfuboot-stamp
+CUTTER=$FAULTS_BIN/cutter
+DROP=$FAULTS_BIN/usbip-drop
+export LD_LIBRARY_PATH=$FAULTS_BIN
 npass=0
 nfail=0
 # vboard options of the boots after a bad ending (paced by default: a paced
@@ -45,8 +58,8 @@ part_setup() {
     f103rc) P_BOARD=generic_f103rc P_FLASH=262144 P_PAGE=2048 ;;
     *) echo "unknown part $1" >&2; return 1 ;;
     esac
-    P_FW=${2:-$B/fw/$P_BOARD/dfuboot.bin}
-    P_BLINKY=$B/app/$P_BOARD/blinky.bin
+    P_FW=${2:-$FAULTS_BIN/fw/$P_BOARD/dfuboot.bin}
+    P_BLINKY=$FAULTS_BIN/app/$P_BOARD/blinky.bin
     P_VB=(--part "$P_PART" --board "$P_BOARD")
 }
 

@@ -23,7 +23,7 @@ source "$(dirname "$0")/lib.sh"
 SHORT=0 CUTS=500 JOBS=2 PARTS=()
 while [ $# -gt 0 ]; do
     case $1 in
-    --short) SHORT=1 CUTS=12 ;;
+    --short) SHORT=1 CUTS=12 PARALLEL_PARTS=${PARALLEL_PARTS:-1} ;;
     --cuts) CUTS=$2; shift ;;
     --jobs) JOBS=$2; shift ;;
     *) PARTS+=("$1") ;;
@@ -229,7 +229,12 @@ run_part() {
 if [ "${PARALLEL_PARTS:-0}" = 1 ]; then
     ppids=()
     for part in "${PARTS[@]}"; do
-        run_part "$part" >"$WORK/$part.out" 2>&1 &
+        (
+            OUR_PIDS=()
+            trap 'for p in "${OUR_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done' EXIT
+            trap 'exit 1' TERM INT
+            run_part "$part"
+        ) >"$WORK/$part.out" 2>&1 &
         ppids+=($!)
         OUR_PIDS+=($!)
     done
