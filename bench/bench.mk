@@ -11,5 +11,7 @@ BENCH_IMAGES := build/fw/bluepill/dfuboot.bin build/fw/generic_f103rc/dfuboot.bi
 	build/app/bluepill/blinky.stamped.bin build/app/generic_f103rc/blinky.stamped.bin
 
 BENCH_DEPS += $(HOSTDIR)/vboard $(HOSTDIR)/libusb-1.0.so.0 $(HOSTDIR)/dfuboot-stamp \
-	$(filter build/fw/%,$(ALL_TARGETS)) $(filter $(ALL_TARGETS),$(BENCH_IMAGES))
-BENCH_CMDS += bash bench/bench.sh
+	$(sort $(filter build/fw/%,$(ALL_TARGETS)) $(filter $(ALL_TARGETS),$(BENCH_IMAGES)))
+# One word: the top Makefile runs each BENCH_CMDS word as a command
+# (bench.sh is executable).
+BENCH_CMDS += bench/bench.sh

@@ -72,11 +72,14 @@ gen_img() {
     [ "$(stat -c %s "$1")" -eq "$2" ]
 }
 
-# A TCP port on 127.0.0.1 that nobody listens on.
+# A TCP port on 127.0.0.1 that nobody listens on, below the ephemeral range
+# (the local ends of our own USB/IP connections live there).
+EPH_LO=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${EPH_LO:-0}" -gt 21024 ] 2>/dev/null || EPH_LO=32768
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % (EPH_LO - 20000)))
         (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return 0; }
     done
     return 1
@@ -110,7 +113,12 @@ vb_stop() {
     wait "$VBPID" 2>/dev/null
     rc=$?
     VBPID=""
-    [ $rc -eq 0 ] || WARNINGS+=("vboard exited with status $rc on SIGTERM ($1); its figures were measured before that")
+    [ $rc -eq 0 ] && return 0
+    if [ "$1" = "failed start" ]; then
+        WARNINGS+=("vboard exited with status $rc after failing to start (port busy?); started again on another port")
+    else
+        WARNINGS+=("vboard exited with status $rc on SIGTERM ($1); its figures were measured before that")
+    fi
 }
 # vb_time LOG REGEX: virtual time (s) of the first log line matching REGEX.
 vb_time() { grep -m1 -E "$2" "$1" | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'; }
@@ -180,7 +188,7 @@ size_section() {
     done
     [ $n -gt 0 ] || err "no firmware ELF under build/fw/"
     echo
-    echo "vs columns: bytes over (+) or under (-). (stale) = a source under fw/ or common/ is newer than the ELF."
+    echo "vs columns: bytes over (+) or under (-). (stale) = a file under fw/ or common/ changed after this ELF was built."
     echo "Reproduce: \`arm-none-eabi-size -A build/fw/<configuration>/dfuboot.elf\`"
     echo
 }
@@ -343,7 +351,7 @@ poll_trace() {
 
 # ---- run -------------------------------------------------------------------------
 measure() {
-    DL_MED=(); DL_MIN=(); DL_MAX=(); UP_MED=(); UP_MIN=(); UP_MAX=(); WARNINGS=(); CONN_BY=(); ENUM_BY=(); APP_T=(); PT=()
+    DL_MED=(); DL_MIN=(); DL_MAX=(); UP_MED=(); UP_MIN=(); UP_MAX=(); CONN_BY=(); ENUM_BY=(); APP_T=(); PT=()
     note "speed: f103c8 + $FW_C8, --realtime, $REPS runs each"
     speed_case c8_8 f103c8 bluepill "$FW_C8" 1024 8192 8
     speed_case c8_32 f103c8 bluepill "$FW_C8" 1024 32768 32
@@ -372,26 +380,18 @@ measure() {
     app_start rc_128k f103rc generic_f103rc "$FW_RC" "$OUT/app-rc-128k-stamped.bin"
 }
 
-# Measured from a snapshot, so one run never mixes builds. When build/
-# changed meanwhile, measure again if there is time (the whole bench stays
-# under about 3 minutes); otherwise say which build the figures are for.
+# Measured from a snapshot, so a concurrent build never mixes versions into
+# one run (a second full run would not fit in the ~3 minute budget); the
+# report names the dfuboot.bin measured and warns when build/ moved on.
 T_START=$EPOCHREALTIME
-for attempt in 1 2; do
-    ERRORS=()
-    FP0=$(fingerprint)
-    snapshot || { echo "bench: ERROR: cannot copy the binaries" >&2; exit 1; }
-    MEASURED_C8=$(sha256sum "$S/$FW_C8" | cut -c1-12)
-    MEASURED_RC=$(sha256sum "$S/$FW_RC" | cut -c1-12)
-    measure
-    FP1=$(fingerprint)
-    [ "$FP0" = "$FP1" ] && break
-    if [ $attempt -eq 1 ] && [ "$(calc "($EPOCHREALTIME - $T_START) < 95")" = 1 ]; then
-        note "binaries under build/ changed during the run: measuring the new ones"
-        continue
-    fi
-    WARNINGS+=("binaries under build/ changed during the run; the speed figures are for the copies taken at its start (dfuboot.bin sha256 above)")
-    break
-done
+FP0=$(fingerprint)
+snapshot || { echo "bench: ERROR: cannot copy the binaries" >&2; exit 1; }
+[ "$(fingerprint)" = "$FP0" ] || { FP0=$(fingerprint); snapshot || exit 1; }
+MEASURED_C8=$(sha256sum "$S/$FW_C8" | cut -c1-12)
+MEASURED_RC=$(sha256sum "$S/$FW_RC" | cut -c1-12)
+measure
+[ "$(fingerprint)" = "$FP0" ] ||
+    WARNINGS+=("binaries under build/ changed during the run (concurrent build): the speed figures are for the copies taken at its start (sha256 above; now bluepill $(sha256sum "$FW_C8" | cut -c1-12), generic_f103rc $(sha256sum "$FW_RC" | cut -c1-12)); run make bench again for the new ones")
 
 # ---- report ----------------------------------------------------------------------
 speed_row() { # KEY LABEL PAGE SIZE
@@ -399,12 +399,12 @@ speed_row() { # KEY LABEL PAGE SIZE
     pages=$(((size + page - 1) / page))
     lim=$(limit_s "$size" "$page")
     if [ -n "${DL_MED[$key]:-}" ]; then
-        printf '| %-26s | %7s | %-15s | %5d x %2d ms + %6d x 52.5 us = %5.3f s | %5.2f | %5.1f |\n' "$label" \
+        printf '| %-24s | %8s | %-13s | %2d x %2d ms + %5d x 52.5 us = %5.3f s | %5.2f | %5.1f |\n' "$label" \
             "$(fmt %.3f "${DL_MED[$key]}")" "$(fmt %.3f "${DL_MIN[$key]}")..$(fmt %.3f "${DL_MAX[$key]}")" \
             "$pages" "$T_ERASE_MS" $((size / 2)) "$lim" \
             "$(calc "${DL_MED[$key]} / $lim")" "$(calc "$size / 1024 / ${DL_MED[$key]}")"
     else
-        printf '| %-26s | %7s | %-15s | %5d x %2d ms + %6d x 52.5 us = %5.3f s | %5s | %5s |\n' "$label" ERROR - \
+        printf '| %-24s | %8s | %-13s | %2d x %2d ms + %5d x 52.5 us = %5.3f s | %5s | %5s |\n' "$label" ERROR - \
             "$pages" "$T_ERASE_MS" $((size / 2)) "$lim" - -
     fi
 }
@@ -426,12 +426,12 @@ report() {
     echo "Limit = datasheet typical: pages x 20 ms erase + half-words x 52.5 us programming. ratio = measured / limit (1.00 = as fast as the flash allows)."
     echo "Every download was read back from the flash file (and the 56 KiB one also by dfu-util -U) and compared."
     echo
-    printf '| %-26s | %7s | %-15s | %-46s | %5s | %5s |\n' "image (part, page)" "median" "min..max (s)" "flash limit (typical)" ratio "KiB/s"
-    printf '|%s|%s|%s|%s|%s|%s|\n' ---------------------------- --------: ----------------- ------------------------------------------------ ------: ------:
-    speed_row c8_8 "8 KiB (f103c8, 1 KiB)" 1024 8192
-    speed_row c8_32 "32 KiB (f103c8, 1 KiB)" 1024 32768
-    speed_row c8_56 "56 KiB (f103c8, 1 KiB)" 1024 57344
-    speed_row rc_128 "128 KiB (f103rc, 2 KiB)" 2048 131072
+    printf '| %-24s | %8s | %-13s | %-39s | %5s | %5s |\n' "image (part, page)" "median s" "min..max s" "flash limit (datasheet typical)" ratio "KiB/s"
+    printf '|%s|%s|%s|%s|%s|%s|\n' -------------------------- ---------: --------------- ----------------------------------------- ------: ------:
+    speed_row c8_8 "8 KiB, f103c8 1 KiB" 1024 8192
+    speed_row c8_32 "32 KiB, f103c8 1 KiB" 1024 32768
+    speed_row c8_56 "56 KiB, f103c8 1 KiB" 1024 57344
+    speed_row rc_128 "128 KiB, f103rc 2 KiB" 2048 131072
     echo
     if [ -n "${DL_MED[c8_8]:-}" ] && [ -n "${DL_MED[c8_56]:-}" ]; then
         local l8 l56
@@ -450,8 +450,8 @@ report() {
     echo
     echo "Boot (vboard virtual time from power-on; the host model enumerates like Linux):"
     echo
-    printf '| %-56s | %-10s | %-12s |\n' "event" "f103c8" "f103rc"
-    printf '|%s|%s|%s|\n' ---------------------------------------------------------- ------------ --------------
+    printf '| %-60s | %-10s | %-10s |\n' "event" "f103c8" "f103rc"
+    printf '|%s|%s|%s|\n' -------------------------------------------------------------- ------------ ------------
     local cc cr ec er
     # shellcheck disable=SC2086
     cc=$([ -n "${CONN_BY[f103c8]:-}" ] && fmt %.1f "$(calc "$(median ${CONN_BY[f103c8]}) * 1000")")
@@ -462,12 +462,12 @@ report() {
     # shellcheck disable=SC2086
     er=$([ -n "${ENUM_BY[f103rc]:-}" ] && fmt %.1f "$(calc "$(median ${ENUM_BY[f103rc]}) * 1000")")
     [ -n "$cc" ] && [ -n "$ec" ] && [ -n "$cr" ] && [ -n "$er" ] || err "power-on to usb enumerated: not measured"
-    printf '| %-56s | %-10s | %-12s |\n' "DFU mode (empty app region): host sees attach (usb connect)" "${cc:-ERROR} ms" "${cr:-ERROR} ms"
-    printf '| %-56s | %-10s | %-12s |\n' "DFU mode: usb enumerated (Linux-like host model)" "${ec:-ERROR} ms" "${er:-ERROR} ms"
+    printf '| %-60s | %-10s | %-10s |\n' "DFU mode (empty app region): host sees attach (usb connect)" "${cc:-ERROR} ms" "${cr:-ERROR} ms"
+    printf '| %-60s | %-10s | %-10s |\n' "DFU mode: usb enumerated (Linux-like host model)" "${ec:-ERROR} ms" "${er:-ERROR} ms"
     approw() { local v=${APP_T[$1]:-}; [ -n "$v" ] && fmt '%.3f ms' "$(calc "$v * 1000")" || echo ERROR; }
-    printf '| %-56s | %-10s | %-12s |\n' "app start: blinky $(stat -c %s "$OUT/app-blinky-unstamped.bin" 2>/dev/null) B, unstamped" "$(approw c8_unstamped)" "-"
-    printf '| %-56s | %-10s | %-12s |\n' "app start: blinky, stamped (CRC checked)" "$(approw c8_stamped)" "-"
-    printf '| %-56s | %-10s | %-12s |\n' "app start: 56 KiB / 128 KiB stamped image (CRC checked)" "$(approw c8_56k)" "$(approw rc_128k)"
+    printf '| %-60s | %-10s | %-10s |\n' "app start: blinky $(stat -c %s "$OUT/app-blinky-unstamped.bin" 2>/dev/null) B, unstamped" "$(approw c8_unstamped)" "-"
+    printf '| %-60s | %-10s | %-10s |\n' "app start: blinky, stamped (CRC checked)" "$(approw c8_stamped)" "-"
+    printf '| %-60s | %-10s | %-10s |\n' "app start: 56 KiB / 128 KiB stamped image (CRC checked)" "$(approw c8_56k)" "$(approw rc_128k)"
     echo
     echo "usb connect includes the host's 100 ms attach debounce (USB 2.0 TATTDB); usb enumerated adds Linux's resets and waits."
     echo "app start = power-on reset to the application's first instruction (vboard \"app start\"): the bootloader's whole boot delay,"
@@ -495,14 +495,14 @@ report() {
     echo
     echo "Where the time of a traced download goes (wall clock; the trace itself adds a little):"
     echo
-    printf '| %-27s | %8s | %-34s | %-44s | %8s | %10s | %8s |\n' download "to ERASE" "ERASE..last status (x flash limit)" "of which: sum of bwPollTimeout (x limit)" "control" "other" "to exit"
-    printf '|%s|%s|%s|%s|%s|%s|%s|\n' ----------------------------- ---------: ------------------------------------ ---------------------------------------------- ---------- ------------: ---------:
+    printf '| %-14s | %8s | %-30s | %-27s | %-22s | %7s | %7s |\n' download "to ERASE" "ERASE..last status (x limit)" "sum bwPollTimeout (x limit)" "control transfers" "other" "to exit"
+    printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------------- ---------: -------------------------------- ----------------------------- ------------------------ --------: --------:
     for key in c8 rc; do
         local img page lim label
         [ $key = c8 ] && { img=57344; page=1024; label="56 KiB f103c8"; } || { img=8192; page=2048; label="8 KiB f103rc"; }
-        [ "${PT[$key.ok]:-0}" = 1 ] || { printf '| %-27s | ERROR |\n' "$label"; continue; }
+        [ "${PT[$key.ok]:-0}" = 1 ] || { printf '| %-14s | ERROR |\n' "$label"; continue; }
         lim=$(limit_s "$img" "$page")
-        printf '| %-27s | %6.3f s | %7.3f s (%4.2f x %5.3f s)         | %7.3f s (%5.3f x)                          | %s | %8.3f s | %6.3f s |\n' "$label" \
+        printf '| %-14s | %6.3f s | %7.3f s = %4.2f x %5.3f s     | %7.3f s = %5.3f x         | %-22s | %5.3f s | %5.3f s |\n' "$label" \
             "${PT[$key.setup]}" "${PT[$key.transfer]}" "$(calc "${PT[$key.transfer]} / $lim")" "$lim" \
             "$(calc "${PT[$key.total]} / 1000")" "$(calc "${PT[$key.total]} / 1000 / $lim")" \
             "$(printf '%d x %.1f ms' "${PT[$key.nx]}" "$(calc "${PT[$key.xfer]} * 1000 / ${PT[$key.nx]}")")" \
@@ -512,7 +512,8 @@ report() {
     echo "to ERASE = dfu-util start-up: listing, USB/IP import (each open re-enumerates the virtual device), status. control = control"
     echo "transfers during ERASE..last status (round trip through USB/IP and the emulated device), count x mean. other = dfu-util between"
     echo "transfers. Set-address commands report ${PT[c8.vals_setaddr]:-?} ms. The firmware's share is the poll timeouts; the control-transfer"
-    echo "round trips are the virtual board's transport (a real full-speed bus takes about 1 ms per control transfer)."
+    echo "round trips are the virtual board's transport (USB/IP over TCP, emulated CPU polling USB); on a real full-speed bus a short"
+    echo "control transfer needs about 1-2 frames of 1 ms (estimate, not measured here)."
     echo
     echo "## Reproduce"
     echo
@@ -533,15 +534,16 @@ report() {
     echo "# bwPollTimeout = bytes 2..4 of the 6-byte answer (little-endian ms)"
     echo 'LIBUSB_USBIP_DEBUG=1 LD_LIBRARY_PATH=build/host LIBUSB_USBIP_SERVERS=127.0.0.1:$PORT dfu-util -a 0 -s 0x08002000 -D build/bench/img-56k.bin 2>&1 >/dev/null | grep -A1 "setup a1 03"'
     echo "# boot: power-on to 'usb connect'/'usb enumerated' = the first lines of the vboard log above; app start:"
-    echo "build/host/vboard --port 0 --fast --part f103c8 --flash /tmp/f.bin --exit-after 0.001 $FW_C8"
+    echo "rm -f /tmp/f.bin; build/host/vboard --port 0 --fast --part f103c8 --flash /tmp/f.bin --exit-after 0.001 $FW_C8"
     echo "dd if=build/bench/app-56k-stamped.bin of=/tmp/f.bin bs=1024 seek=8 conv=notrunc   # or app-blinky-{unstamped,stamped}.bin"
     echo "build/host/vboard --port 0 --fast --part f103c8 --flash /tmp/f.bin --exit-after 1 | grep 'app start'"
+    echo "# f103rc: --part f103rc --board generic_f103rc, $FW_RC, build/bench/app-rc-128k-stamped.bin"
     echo '```'
     if [ ${#WARNINGS[@]} -gt 0 ]; then
         echo
         echo "## Warnings"
         echo
-        printf -- '- %s\n' "${WARNINGS[@]}"
+        printf -- '- %s\n' "${WARNINGS[@]}" | sort -u
     fi
     if [ ${#ERRORS[@]} -gt 0 ]; then
         echo

@@ -444,6 +444,12 @@ struct vb *vb_new(const struct vb_opts *opt)
     vb_mmio(vb, "sysmem", 0x1FFFF000, 0x800, sysmem_read, sysmem_write, vb);
     vb->usb = usb_model_new(vb);
     vb->host = usb_host_new(vb, vb->usb, "127.0.0.1", opt->port);
+    if (!vb->host) {
+        /* The reason (port taken...) is printed already; the flash file
+         * was only mapped, so nothing is lost by stopping here. */
+        fprintf(stderr, "vboard: no USB host side; choose another --port\n");
+        return NULL;
+    }
     vb->usb_next_ns = 0;
     vb->wall_start_ns = vb_wall_ns();
     vb_event(vb, "reset (power-on) %s, %u KiB flash, %u KiB SRAM, %u-byte pages", p->name,

@@ -18,10 +18,10 @@ static uint16_t read_half(uint32_t addr)
     return (uint16_t)(p[0] | p[1] << 8);
 }
 
-uint8_t flash_check_range(uint32_t addr, uint32_t len)
+/* Called from several places: one copy, not an inlined one per caller. */
+__attribute__((noinline, noclone)) uint8_t flash_check_range(uint32_t addr, uint32_t len)
 {
-    uint64_t end = (uint64_t)addr + len;
-    if (addr < FLASH_BASE_ADDR || end > memmap.flash_end)
+    if (addr < FLASH_BASE_ADDR || addr > memmap.flash_end || len > memmap.flash_end - addr)
         return errADDRESS;
     if (addr < memmap.app_base)
         return errTARGET;

@@ -19,19 +19,19 @@ enum std_request {
     SET_INTERFACE = 11,
 };
 
-uint8_t usbc_buf[USBC_BUF_SIZE];
+uint8_t usbc_buf[USBC_BUF_SIZE] __attribute__((section(".bss.usbc_buf")));
 
 static struct {
     struct usb_setup setup;
     enum phase phase;
     const uint8_t *in_ptr;
     unsigned in_left;
-    bool in_zlp;  /* a short reply that ends on a packet boundary */
+    unsigned in_zlp;  /* a short reply that ends on a packet boundary */
     uint8_t *out_ptr;
     unsigned out_got;
-    bool replied; /* the handler called usbc_reply/usbc_receive */
-    bool class_request;
-    uint8_t new_address; /* applied after the status stage */
+    unsigned replied; /* the handler called usbc_reply/usbc_receive */
+    unsigned class_request;
+    unsigned new_address; /* applied after the status stage */
     uint8_t configuration;
 } c;
 

@@ -88,8 +88,10 @@ free_port() {
 # vb_start NAME [vboard options...] [FIRMWARE]: starts a board in the
 # background on a free port; its output is appended to $WORK/NAME.log (a
 # restart of the same NAME continues the log; the mark moves to its end).
+# Returns once vboard reports its power-on reset; a port taken meanwhile by
+# someone else ("cannot listen") is retried on another port.
 vb_start() {
-    local name=$1 port try
+    local name=$1 port try i
     shift
     VB_LOG[$name]=$WORK/$name.log
     touch "${VB_LOG[$name]}"
@@ -99,10 +101,19 @@ vb_start() {
         vb_mark "$name"
         "$VBOARD" --port "$port" "$@" >>"${VB_LOG[$name]}" 2>&1 &
         VB_PID[$name]=$!
-        sleep 0.05
-        vb_since "$name" | grep -q "cannot listen" || return 0
-        vb_kill "$name"
+        for ((i = 0; i < 200; i++)); do
+            vb_since "$name" | grep -q "cannot listen" && break
+            vb_since "$name" | grep -q "reset (power-on)" && return 0
+            kill -0 "${VB_PID[$name]}" 2>/dev/null || break
+            sleep 0.05
+        done
+        vb_since "$name" | grep -q "cannot listen" || return 1
+        echo "# vb_start $name: port $port: $(vb_since "$name" | grep -m1 "cannot listen"); retrying"
+        kill -9 "${VB_PID[$name]}" 2>/dev/null
+        wait "${VB_PID[$name]}" 2>/dev/null
+        unset "VB_PID[$name]"
     done
+    return 1
 }
 
 # vb_mark NAME: later vb_wait/vb_count/vb_since see only lines after this.

@@ -28,14 +28,20 @@ OPS_RE='\] flash: (erased page|programmed)'
 board() {
     local tag=$1
     shift
-    FLASH=$WORK/$tag.img LOG=$WORK/$tag.vb.log PORT=$(free_port) PIDF=$WORK/$tag.dfu.pid
-    cp "$TMPL" "$FLASH"
-    : >"$LOG"
+    FLASH=$WORK/$tag.img LOG=$WORK/$tag.vb.log PIDF=$WORK/$tag.dfu.pid
     rm -f "$PIDF"
-    "$CUTTER" "$@" --log "$LOG" -- "$VBOARD" "${P_VB[@]}" --flash "$FLASH" --port "$PORT" \
-        --pin PB2=1 --trace flash,usbip --quiet-gpio --realtime >/dev/null &
-    VB=$!
-    OUR_PIDS+=("$VB")
+    for try in 1 2 3 4 5; do # a port taken meanwhile: another one
+        cp "$TMPL" "$FLASH"
+        : >"$LOG"
+        PORT=$(free_port)
+        "$CUTTER" "$@" --log "$LOG" -- "$VBOARD" "${P_VB[@]}" --flash "$FLASH" --port "$PORT" \
+            --pin PB2=1 --trace flash,usbip --quiet-gpio --realtime >/dev/null &
+        VB=$!
+        OUR_PIDS+=("$VB")
+        wait_re "$LOG" 'reset \(power-on\)|cannot listen' 30 "$VB"
+        grep -q 'cannot listen' "$LOG" || break
+        wait "$VB" 2>/dev/null
+    done
     wait_re "$LOG" 'usb enumerated' 30 "$VB"
 }
 ops() { grep -cE "$OPS_RE" "$LOG"; }

@@ -22,6 +22,15 @@ $(FAULTS_DIR)/%: tests/faults/%.c
 	@echo "  CC    $@"
 	@$(HOST_CC) $(HOST_CFLAGS) $< -o $@
 
+# An application that attacks the bootloader pages through the FPEC.
+$(FAULTS_DIR)/wrp_probe.bin: tests/faults/wrp_probe.c tests/faults/wrp_probe.ld
+	@mkdir -p $(@D)
+	@echo "  CC    $@"
+	@arm-none-eabi-gcc -std=c11 -Wall -Wextra -Werror -Os -mcpu=cortex-m3 -mthumb -ffreestanding \
+	  -nostdlib -nostartfiles -T tests/faults/wrp_probe.ld -Wl,-e,reset_handler \
+	  -Wl,--no-warn-rwx-segments $< -o $(@:.bin=.elf)
+	@arm-none-eabi-objcopy -O binary $(@:.bin=.elf) $@
+
 # The security variants of the bluepill bootloader, built through fw/fw.mk's
 # own command-line interface (every other option at its default).
 FAULTS_SEC_VARIANTS := UPLOAD=0 WRP=1 RDP=1 UNPROTECT=1
@@ -32,7 +41,7 @@ faults-fw:
 	@$(foreach v,$(FAULTS_SEC_VARIANTS),$(MAKE) --no-print-directory BOARD=bluepill \
 	  $(faults_defaults) $(v) build/fw/bluepill-$(call fw_lc,$(firstword $(subst =, ,$(v))))$(lastword $(subst =, ,$(v)))/dfuboot.bin &&) true
 
-FAULTS_NEEDS := $(FAULTS_CUTTER) $(FAULTS_DROP) $(HOSTDIR)/vboard $(HOSTDIR)/libusb-1.0.so.0 $(STAMP) \
+FAULTS_NEEDS := $(FAULTS_CUTTER) $(FAULTS_DROP) $(FAULTS_DIR)/wrp_probe.bin $(HOSTDIR)/vboard $(HOSTDIR)/libusb-1.0.so.0 $(STAMP) \
 	build/fw/bluepill/dfuboot.bin build/fw/generic_f103rc/dfuboot.bin \
 	build/app/bluepill/blinky.bin build/app/generic_f103rc/blinky.bin
 

@@ -13,7 +13,7 @@ mkdir -p "$WORK"
 if [ -z "${FAULTS_BIN:-}" ]; then
     FAULTS_BIN=$WORK/bin
     mkdir -p "$FAULTS_BIN"
-    for f in host/vboard host/dfuboot-stamp host/libusb-1.0.so.0 host/faults/cutter host/faults/usbip-drop; do
+    for f in host/vboard host/dfuboot-stamp host/libusb-1.0.so.0 host/faults/cutter host/faults/usbip-drop host/faults/wrp_probe.bin; do
         [ -e "$B/$f" ] && cp "$B/$f" "$FAULTS_BIN/"
     done
     (cd "$B" && tar cf - $(find fw app -name '*.bin')) | tar xf - -C "$FAULTS_BIN"
@@ -103,6 +103,23 @@ vb_bg() {
     VBPID=$!
     OUR_PIDS+=("$VBPID")
 }
+# vb_up LOG VBOARD-ARGS...: like vb_bg on a free port (in PORT), retried on
+# another port when the chosen one is taken meanwhile (vboard then says
+# "cannot listen" and stops): other programs on this machine pick ports too.
+vb_up() {
+    local log=$1 try
+    shift
+    for try in 1 2 3 4 5; do
+        PORT=$(free_port)
+        : >"$log"
+        vb_bg "$log" "$@" --port "$PORT"
+        wait_re "$log" 'reset \(power-on\)|cannot listen' 30 "$VBPID"
+        grep -q 'cannot listen' "$log" || return 0
+        kill -9 "$VBPID" 2>/dev/null
+        wait "$VBPID" 2>/dev/null
+    done
+    return 1
+}
 vb_end() { # vb_end PID: clean stop (SIGTERM), then make sure
     kill -TERM "$1" 2>/dev/null
     wait "$1" 2>/dev/null
@@ -156,10 +173,9 @@ app_runs() {
 after_bad_end() {
     local tag=$1 port=$2 flash=$3 tmpl=$4 a=$5 b=$6 log=$WORK/$1.boot.log pid
     OUTCOME=brick PROBLEM=""
-    : >"$log"
     same_boot "$flash" "$tmpl" || PROBLEM="bootloader pages or option bytes changed by the cut"
-    vb_bg "$log" "${P_VB[@]}" --flash "$flash" --port "$port" $CHECK_VB_OPTS "$P_FW"
-    pid=$VBPID
+    vb_up "$log" "${P_VB[@]}" --flash "$flash" $CHECK_VB_OPTS "$P_FW"
+    pid=$VBPID port=$PORT
     wait_re "$log" 'usb enumerated|app start' 20 "$pid"
     if grep -q 'app start' "$log"; then
         if has_image "$flash" "$a"; then OUTCOME=A
@@ -188,9 +204,8 @@ after_bad_end() {
         [ $OUTCOME = brick ] && return 0
         # An application runs: enter DFU mode with the pin, update, reboot.
         local ulog=$WORK/$tag.pin.log
-        : >"$ulog"
-        vb_bg "$ulog" "${P_VB[@]}" --flash "$flash" --port "$port" $CHECK_VB_OPTS --pin PB2=1 "$P_FW"
-        pid=$VBPID
+        vb_up "$ulog" "${P_VB[@]}" --flash "$flash" $CHECK_VB_OPTS --pin PB2=1 "$P_FW"
+        pid=$VBPID port=$PORT
         if ! wait_re "$ulog" 'usb enumerated' 20 "$pid" ||
             ! dfu "$port" -a 0 -s $APP_BASE:leave -D "$b" >"$dlog" 2>&1; then
             PROBLEM=${PROBLEM:-"fresh update with the pin failed"}
@@ -198,8 +213,7 @@ after_bad_end() {
         fi
         vb_end "$pid"
         local rlog=$WORK/$tag.run.log
-        : >"$rlog"
-        vb_bg "$rlog" "${P_VB[@]}" --flash "$flash" --port "$port" $CHECK_VB_OPTS "$P_FW"
+        vb_up "$rlog" "${P_VB[@]}" --flash "$flash" $CHECK_VB_OPTS "$P_FW"
         pid=$VBPID
         app_runs "$rlog" "$pid" || { PROBLEM=${PROBLEM:-"application does not run after the fresh update"}; OUTCOME=brick; }
         vb_end "$pid"

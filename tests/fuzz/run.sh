@@ -36,8 +36,8 @@ for b in "${bins[@]}"; do
   finds=$(ls "$dir/findings-$b" | wc -l)
   # How many inputs reached the deep states (summed over fork-mode jobs).
   reach=$(awk '{for (i = 1; i < NF; i += 2) s[$i] += $(i + 1)}
-               END {printf "inputs %d, dnload-idle %d, erase %d, program %d, mass erase %d, upload %d, leave %d",
-                    s["inputs"], s["dnload_idle"], s["erase"], s["program"], s["mass_erase"], s["upload"], s["leave"]}' \
+               END {printf "inputs %d, dnload-idle %d, erase %d, program %d, mass erase %d, blocks verified %d, upload %d, leave %d",
+                    s["inputs"], s["dnload_idle"], s["erase"], s["program"], s["mass_erase"], s["verified"], s["upload"], s["leave"]}' \
           "$dir/$b.stats" 2>/dev/null)
   echo "$b: $execs executions, corpus $corp inputs, coverage $cov edges / $ft features, $finds findings"
   echo "  reached: $reach"

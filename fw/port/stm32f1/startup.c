@@ -1,6 +1,8 @@
 /* startup.c - vector table and reset handler (no C library). */
 #include <stdint.h>
 
+#include "port_stm32f1.h"
+
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
 int main(void);
 
@@ -17,19 +19,12 @@ void reset_handler(void)
         ;
 }
 
-/* A fault resets the chip: the boot decision then runs again. */
-static void fault_handler(void)
-{
-    *(volatile uint32_t *)0xE000ED0Cu = (0x05FAu << 16) | (1u << 2);
-    for (;;)
-        ;
-}
-
 __attribute__((section(".vectors"), used)) void (*const vectors[7])(void) = {
     (void (*)(void))(uintptr_t)&_estack, /* initial SP */
-    reset_handler, fault_handler, /* NMI */
-    fault_handler,                /* HardFault */
-    fault_handler,                /* MemManage */
-    fault_handler,                /* BusFault */
-    fault_handler,                /* UsageFault */
+    /* A fault resets the chip: the boot decision then runs again. */
+    reset_handler, system_reset, /* NMI */
+    system_reset,                /* HardFault */
+    system_reset,                /* MemManage */
+    system_reset,                /* BusFault */
+    system_reset,                /* UsageFault */
 };
