@@ -21,10 +21,13 @@ FW_ARCH := -mcpu=cortex-m3 -mthumb
 # one LTO unit gains nothing from per-function/per-object sections, and
 # without -fdata-sections the globals share a section anchor, so functions
 # reach them through one literal instead of one per object (8);
-# -fno-move-loop-invariants (16) and -fno-schedule-insns2 (8) stop hoisting
-# and reordering that cost registers and spills; -fno-tree-coalesce-vars (8).
+# -fno-move-loop-invariants (16), -fno-schedule-insns2 (8) and
+# -fno-tree-loop-optimize (16) stop hoisting, reordering and loop rewrites
+# that cost registers and spills on these short loops; -fno-tree-coalesce-vars
+# (8), -fno-ipa-modref (8).
 FW_SIZE_FLAGS := -fno-function-sections -fno-data-sections -fsection-anchors \
-  -fno-move-loop-invariants -fno-schedule-insns2 -fno-tree-coalesce-vars
+  -fno-move-loop-invariants -fno-schedule-insns2 -fno-tree-coalesce-vars \
+  -fno-tree-loop-optimize -fno-ipa-modref
 FW_CFLAGS := -std=c11 -Wall -Wextra -Werror -Os -g $(FW_ARCH) -ffreestanding \
   $(FW_SIZE_FLAGS) -fno-jump-tables -flto -fno-common -Icommon -Ifw/core -Ifw/port/stm32f1
 FW_LD := fw/port/stm32f1/dfuboot.ld

@@ -17,9 +17,7 @@ static struct {
     uint8_t state;
     uint8_t status;
     uint8_t op;
-    bool run_op;  /* after the dfuDNBUSY answer's status stage */
     bool leaving;
-    bool leave_now;
     uint16_t block; /* wValue of the pending DNLOAD */
     uint16_t len;
     uint32_t pointer; /* DfuSe address pointer */
@@ -38,7 +36,7 @@ uint8_t dfu_status(void)
 
 bool dfu_leave_requested(void)
 {
-    return d.leave_now;
+    return d.state == dfuMANIFEST_WAIT_RESET; /* entered only to leave */
 }
 
 void dfu_reset(void)
@@ -47,16 +45,13 @@ void dfu_reset(void)
     d.state = dfuIDLE;
     d.status = DFU_OK;
     d.op = OP_NONE;
-    d.run_op = false;
     d.leaving = false;
-    d.leave_now = false;
     d.pointer = memmap.app_base;
 }
 
 /* An error keeps the first reason until CLRSTATUS. */
 static bool fail(uint8_t status)
 {
-    d.run_op = false;
     if (d.state != dfuERROR)
         d.status = status;
     d.state = dfuERROR;
@@ -158,7 +153,6 @@ static bool get_status(void)
             fail(st);
         } else {
             d.state = dfuDNBUSY;
-            d.run_op = true;
             poll_ms = op_poll_ms();
         }
     } else if (d.state == dfuMANIFEST_SYNC) {
@@ -196,7 +190,6 @@ static bool dnload(const struct usb_setup *s)
 bool dfu_data(unsigned len)
 {
     d.len = (uint16_t)len;
-    d.op = OP_NONE;
     d.state = dfuDNLOAD_SYNC;
     return true;
 }
@@ -231,23 +224,19 @@ static bool upload(const struct usb_setup *s)
     return true;
 }
 
+/* The states ABORT is valid in (DFU 1.1 state diagram). */
+#define ABORT_STATES (1u << dfuIDLE | 1u << dfuDNLOAD_SYNC | 1u << dfuDNLOAD_IDLE | \
+                      1u << dfuMANIFEST_SYNC | 1u << dfuUPLOAD_IDLE)
+
 static bool abort_request(void)
 {
-    switch (d.state) {
-    case dfuIDLE:
-    case dfuDNLOAD_SYNC:
-    case dfuDNLOAD_IDLE:
-    case dfuMANIFEST_SYNC:
-    case dfuUPLOAD_IDLE: {
-        uint8_t st = flash_commit();
-        if (st)
-            return fail(st);
-        d.state = dfuIDLE;
-        return true;
-    }
-    default:
+    if (!(ABORT_STATES >> d.state & 1u))
         return fail(errSTALLEDPKT);
-    }
+    uint8_t st = flash_commit();
+    if (st)
+        return fail(st);
+    d.state = dfuIDLE;
+    return true;
 }
 
 static bool in_request(const struct usb_setup *s)
@@ -303,10 +292,9 @@ bool dfu_request(const struct usb_setup *s)
  * status stage (an error, a reset). */
 void dfu_status_done(void)
 {
-    if (d.run_op && d.state == dfuDNBUSY) {
-        d.run_op = false;
-        uint8_t st = run_op();
-        d.op = OP_NONE;
+    if (d.state == dfuDNBUSY) { /* only get_status enters it, and this leaves it */
+        uint8_t st = run_op(); /* d.op is stale from here on: only a
+                                * decode (GETSTATUS) reads it again */
         if (st)
             fail(st);
         else
@@ -314,6 +302,5 @@ void dfu_status_done(void)
     }
     if (d.leaving) {
         d.state = dfuMANIFEST_WAIT_RESET;
-        d.leave_now = true;
     }
 }

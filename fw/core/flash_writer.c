@@ -18,8 +18,7 @@ static uint16_t read_half(uint32_t addr)
     return (uint16_t)(p[0] | p[1] << 8);
 }
 
-/* Called from several places: one copy, not an inlined one per caller. */
-__attribute__((noinline, noclone)) uint8_t flash_check_range(uint32_t addr, uint32_t len)
+uint8_t flash_check_range(uint32_t addr, uint32_t len)
 {
     if (addr < FLASH_BASE_ADDR || addr > memmap.flash_end || len > memmap.flash_end - addr)
         return errADDRESS;
@@ -49,7 +48,7 @@ static uint8_t start_session(bool erasing_first_page)
     session.started = true;
     if (erasing_first_page)
         return DFU_OK;
-    uint32_t sp = read_half(memmap.app_base) | (uint32_t)read_half(memmap.app_base + 2) << 16;
+    uint32_t sp = *(const uint32_t *)(const void *)port_mem(memmap.app_base);
     if (sp == 0xFFFFFFFFu || sp == 0)
         return DFU_OK;
     uint8_t st = program_verified(memmap.app_base, 0);

@@ -4,6 +4,7 @@
 #   dfu-util -a 0 -s 0x08008000:leave -D app.bin
 # with blinky linked and stamped for 0x08008000.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill-app08008000/dfuboot.bin
 APP=$B/app/bluepill-app08008000/blinky.stamped.bin

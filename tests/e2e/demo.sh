@@ -3,13 +3,14 @@
 # dfuboot binary on an erased application region, updated with the stock
 # dfu-util through the USB/IP libusb, then read back and compared.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 APP=$B/app/bluepill/blinky.stamped.bin
 need "$FW" "$APP"
 FLASH=$WORK/flash.img
 rel() { echo "${1#"$ROOT"/}"; }
-if [ -t 1 ]; then BOLD=$'\033[1m' DIM=$'\033[2m' OFF=$'\033[0m'; else BOLD= DIM= OFF=; fi
+if [ -t 1 ]; then BOLD=$'\033[1m' DIM=$'\033[2m' OFF=$'\033[0m'; else BOLD='' DIM='' OFF=''; fi
 step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$OFF"; }
 say() { echo "   $*"; }
 die() {
@@ -71,3 +72,4 @@ fi
 vb_stop board
 
 step "Done in $(( $(date +%s) - start )) s: listed, updated, ran, read back; vboard stopped"
+[ "$nfail" = 0 ] || exit 1

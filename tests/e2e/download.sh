@@ -4,6 +4,7 @@
 # leaves DFU mode (disconnect, reset), the application starts at its reset
 # handler and blinks the LED (PC13) every 0.25 s.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 APP=$B/app/bluepill/blinky.stamped.bin

@@ -5,6 +5,7 @@
 # variant), and invalid applications (erased, corrupted stamped image, bad
 # vector table); a valid unstamped image starts.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 APP=$B/app/bluepill/blinky.stamped.bin

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - shared by the end-to-end tests: start virtual boards, drive the
 # stock dfu-util and lsusb through the USB/IP libusb, count results.
 # Source it from a test script; every case calls pass/fail, and the script
@@ -75,11 +76,12 @@ need() {
 }
 need "$VBOARD" "$STAMP" "$B/host/libusb-1.0.so.0" "$DFU_UTIL"
 
-# A TCP port on 127.0.0.1 that nobody listens on.
+# A TCP port on 127.0.0.1 that nobody listens on, below Linux's ephemeral
+# range (32768..) so that no outgoing connection holds it either.
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000))
         (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return 0; }
     done
     return 1
@@ -91,23 +93,23 @@ free_port() {
 # Returns once vboard reports its power-on reset; a port taken meanwhile by
 # someone else ("cannot listen") is retried on another port.
 vb_start() {
-    local name=$1 port try i
+    local name=$1 port i
     shift
     VB_LOG[$name]=$WORK/$name.log
     touch "${VB_LOG[$name]}"
-    for try in 1 2 3; do
+    for _ in 1 2 3; do
         port=$(free_port)
         VB_PORT[$name]=$port
         vb_mark "$name"
         "$VBOARD" --port "$port" "$@" >>"${VB_LOG[$name]}" 2>&1 &
         VB_PID[$name]=$!
         for ((i = 0; i < 200; i++)); do
-            vb_since "$name" | grep -q "cannot listen" && break
-            vb_since "$name" | grep -q "reset (power-on)" && return 0
+            # (vboard goes on after "cannot listen": look for it last.)
+            vb_since "$name" | grep -q "reset (power-on)" && break
             kill -0 "${VB_PID[$name]}" 2>/dev/null || break
             sleep 0.05
         done
-        vb_since "$name" | grep -q "cannot listen" || return 1
+        vb_since "$name" | grep -q "cannot listen" || return 0
         echo "# vb_start $name: port $port: $(vb_since "$name" | grep -m1 "cannot listen"); retrying"
         kill -9 "${VB_PID[$name]}" 2>/dev/null
         wait "${VB_PID[$name]}" 2>/dev/null
@@ -128,7 +130,7 @@ vb_wait() {
     local name=$1 re=$2 secs=${3:-20} count=${4:-1} i
     for ((i = 0; i < secs * 20; i++)); do
         [ "$(vb_count "$name" "$re")" -ge "$count" ] && return 0
-        kill -0 "${VB_PID[$name]:-0}" 2>/dev/null || break
+        [ -n "${VB_PID[$name]:-}" ] && kill -0 "${VB_PID[$name]}" 2>/dev/null || break
         sleep 0.05
     done
     [ "$(vb_count "$name" "$re")" -ge "$count" ]

@@ -3,6 +3,7 @@
 # board: VID:PID, the DfuSe layout string computed from the part at run
 # time, and the serial number taken from the 96-bit unique ID.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 FW_RC=$B/fw/generic_f103rc/dfuboot.bin

@@ -6,6 +6,7 @@
 # compatible ID, the WebUSB landing page) and the device's strings, which
 # usbutils 014 reads from sysfs rather than from the device.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 FW_NOWEB=$B/fw/bluepill-webusb0/dfuboot.bin

@@ -3,6 +3,7 @@
 # whole application region (every page up to the end of flash) and never
 # the bootloader; afterwards the board boots into DFU mode.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 need "$FW"

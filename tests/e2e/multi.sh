@@ -3,6 +3,7 @@
 # both): dfu-util -l shows both serials, -S picks one board, the other one's
 # flash is untouched; without -S dfu-util refuses to guess.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 APP=$B/app/bluepill/blinky.stamped.bin

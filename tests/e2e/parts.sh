@@ -5,6 +5,7 @@
 # (the application runs), uploads equal to the downloads, including the last
 # page of flash (beyond 64 KiB).
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 # part_case PART BOARD LAYOUT

@@ -8,6 +8,7 @@
 # DfuSe requests (dfuse_probe): ERASE / SET ADDRESS + DNLOAD into the
 # bootloader pages must end in dfuERROR with errTARGET or errADDRESS.
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 PROBE=$B/host/e2e/dfuse_probe

@@ -3,6 +3,7 @@
 # not multiples of the 1024-byte transfer size (DfuSe block n addresses
 # pointer + (n - 2) * wTransferSize; the last block is short).
 set -u
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 FW=$B/fw/bluepill/dfuboot.bin
 need "$FW"

@@ -66,7 +66,15 @@ if wait_re "$LOG" 'usb enumerated' 30 "$VB"; then
         elif [ -s "$out" ] && cmp -s -n "$(stat -c %s "$out")" "$out" "$FLASH" -i 0:$((${range%%:*} - 0x08000000)); then
             fail "upload0: dfu-util -U $range" "failed, but wrote flash contents to its file"
         else
-            pass "upload0: dfu-util -U $range fails ($(grep -m1 -iE 'error|not|cannot' "$WORK/upload0-$range.log" | head -c 100))"
+            pass "upload0: dfu-util -U $range fails ($(grep -m1 -E '^dfu-util: [^W]' "$WORK/upload0-$range.log" | head -c 100))"
+        fi
+    done
+    # dfu-util refuses by itself from the layout: ask the device directly.
+    for addr in 0x08000000 0x08002000; do
+        if r=$(LIBUSB_USBIP_SERVERS= "$DROP" 127.0.0.1 "$PORT" upload $addr 2>&1); then
+            pass "upload0: raw DfuSe UPLOAD at $addr refused by the device (${r#usbip-drop: })"
+        else
+            fail "upload0-raw-$addr" "$r"
         fi
     done
 else
@@ -81,6 +89,9 @@ if wait_re "$LOG" 'usb enumerated' 30 "$VB" &&
     dfu "$PORT" -a 0 -s $APP_BASE:3000 -U "$WORK/upload1.bin" >"$WORK/upload1.dfu.log" 2>&1 &&
     cmp -s "$WORK/upload1.bin" "$A"; then
     pass "control: the default build reads the application back"
+    LIBUSB_USBIP_SERVERS= "$DROP" 127.0.0.1 "$PORT" upload 0x08002000 >/dev/null 2>&1
+    [ $? = 3 ] && pass "control: a raw UPLOAD gets data from the default build" ||
+        fail control-raw-upload "the raw UPLOAD client gets no data from the default build"
 else
     fail "control-upload1" "the default build does not read the application back"
 fi
@@ -156,16 +167,16 @@ unprotect_case() { # NAME FW EXPECT(refused|done) [WRP-preset]
     if [ "${4:-}" = wrp ]; then # option bytes as a WRP build leaves them
         printf '\xfc\x03' | dd of="$FLASH" bs=1 seek=$((OB + 8)) conv=notrunc status=none
     fi
-    cp "$FLASH" "$WORK/$name.before"
     restart "$name" --pin PB2=1 --trace flash
     wait_re "$LOG" 'usb enumerated' 30 "$VB"
+    cp "$FLASH" "$WORK/$name.before" # after the first start (WRP builds protect then)
     dfu "$PORT" -a 0 -s $APP_BASE:unprotect:force -D "$A" >"$WORK/$name.dfu.log" 2>&1
     local rc=$?
     sleep 1
     if [ "$want" = refused ]; then
         if [ $rc != 0 ] && cmp -s "$FLASH" "$WORK/$name.before" &&
             dfu "$PORT" -l >"$WORK/$name.list" 2>&1 && grep -q 'Found DFU' "$WORK/$name.list"; then
-            pass "$name: READ UNPROTECT refused ($(grep -m1 -iE 'error' "$WORK/$name.dfu.log" | head -c 90)); flash and option bytes unchanged"
+            pass "$name: READ UNPROTECT refused: $(grep -m1 -o 'dfuERROR, status([0-9]*)' "$WORK/$name.dfu.log"); flash and option bytes unchanged"
         else
             fail "$name" "want a refusal with nothing changed (dfu-util rc $rc, option bytes $(ob_all "$FLASH"))"
         fi

@@ -13,6 +13,13 @@
  *           without waiting for that answer
  *
  * Exit status 0 when every step before the drop was answered as expected.
+ *
+ *   usbip-drop HOST PORT upload ADDR
+ *
+ * instead reads 1024 bytes at ADDR with a raw DfuSe UPLOAD (SET ADDRESS
+ * POINTER, then UPLOAD block 2), bypassing dfu-util's own check of the
+ * layout; prints what the device answered; exit status 0 when it refused
+ * (STALL or no data), 3 when it returned data.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,7 +33,7 @@
 #include <unistd.h>
 
 static int fd;
-static uint32_t seq, devid;
+static uint32_t seq, devid, last_len;
 
 static void die(const char *m)
 {
@@ -102,6 +109,7 @@ static int32_t control(int in, uint8_t bmrt, uint8_t breq, uint16_t wval, uint16
         die("unexpected answer");
     int32_t st = (int32_t)get32(r + 20);
     uint32_t len = get32(r + 24);
+    last_len = len;
     if (in && len) {
         if (len > wlen)
             die("answer longer than wLength");
@@ -171,6 +179,17 @@ int main(int argc, char **argv)
     control(1, 0xA1, 3, 0, 0, s, 6);
     if (s[4] == 10) { /* dfuERROR */
         control(0, 0x21, 4, 0, 0, NULL, 0); /* CLRSTATUS */
+    }
+    if (!strcmp(mode, "upload")) {
+        command(0x21, base);
+        control(0, 0x21, 6, 0, 0, NULL, 0); /* ABORT: back to dfuIDLE */
+        static uint8_t buf[1024];
+        int32_t st = control(1, 0xA1, 2, 2, 0, buf, sizeof buf);
+        uint32_t got = st ? 0 : last_len;
+        control(1, 0xA1, 3, 0, 0, s, 6);
+        printf("usbip-drop: UPLOAD at 0x%08x: status %d, %u bytes, then DFU state %u, bStatus %u\n",
+               base, (int)st, got, s[4], s[0]);
+        return got ? 3 : 0;
     }
     command(0x41, base); /* erase the first application page */
     command(0x21, base); /* address pointer */

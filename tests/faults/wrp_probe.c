@@ -63,11 +63,12 @@ void reset_handler(void)
     FLASH_KEYR = 0x45670123u;
     FLASH_KEYR = 0xCDEF89ABu;
     uint32_t first = *(volatile uint32_t *)0x08000000u;
+    uint16_t second = *(volatile uint16_t *)0x08001000u;
     uint32_t e = erase(0x08000000u);
     uint32_t p = program(0x08001000u, 0x0000u);
     uint32_t c = erase(0x0800FC00u);
     int erase_refused = (e & SR_WRPRTERR) && *(volatile uint32_t *)0x08000000u == first;
-    int prog_refused = (p & SR_WRPRTERR) && *(volatile uint16_t *)0x08001000u == 0xFFFFu;
+    int prog_refused = (p & SR_WRPRTERR) && *(volatile uint16_t *)0x08001000u == second;
     int control_ok = (c & SR_EOP) && !(c & (SR_WRPRTERR | SR_PGERR));
     if (!erase_refused)
         GPIOA_BSRR = 1u << 3;

@@ -12,12 +12,15 @@ static void wait_idle(void)
     while (FLASH_SR & FLASH_SR_BSY);
 }
 
-static void unlock(void)
+/* The previous operation done, the FPEC unlocked, CR = cr. */
+static void start(uint32_t cr)
 {
+    wait_idle();
     if (FLASH_CR & FLASH_CR_LOCK) {
         FLASH_KEYR = FLASH_KEY1;
         FLASH_KEYR = FLASH_KEY2;
     }
+    FLASH_CR = cr;
 }
 
 /* Waits for the end, clears EOP/PGERR/WRPRTERR (write 1), relocks. */
@@ -34,9 +37,7 @@ static enum flash_result finish(void)
 
 enum flash_result port_flash_erase_page(uint32_t addr)
 {
-    wait_idle();
-    unlock();
-    FLASH_CR = FLASH_CR_PER;
+    start(FLASH_CR_PER);
     FLASH_AR = addr;
     FLASH_CR = FLASH_CR_PER | FLASH_CR_STRT;
     return finish();
@@ -45,9 +46,7 @@ enum flash_result port_flash_erase_page(uint32_t addr)
 /* PM0075 2.3.3: PG set, then one half-word store. */
 enum flash_result port_flash_program(uint32_t addr, uint16_t value)
 {
-    wait_idle();
-    unlock();
-    FLASH_CR = FLASH_CR_PG;
+    start(FLASH_CR_PG);
     *(volatile uint16_t *)(uintptr_t)addr = value;
     return finish();
 }

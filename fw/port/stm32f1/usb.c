@@ -47,8 +47,12 @@ unsigned port_ep0_read(uint8_t *dst, unsigned max)
     unsigned n = USB_PMA(BT_COUNT0_RX) & 0x3FFu;
     if (n > max)
         n = max;
-    for (unsigned i = 0; i < n; i++) /* byte i: the half-word's low or high half */
-        dst[i] = (uint8_t)(USB_PMA(EP0_RX_BUF + (i & ~1u)) >> (8 * (i & 1u)));
+    for (unsigned i = 0; i < n; i += 2) {
+        uint32_t w = USB_PMA(EP0_RX_BUF + i);
+        dst[i] = (uint8_t)w;
+        if (i + 1 < n)
+            dst[i + 1] = (uint8_t)(w >> 8);
+    }
     if (rx_pending) {
         rx_pending = false;
         ep0_write(USB_EP_CTR_RX, 0, 0);
