@@ -17,17 +17,16 @@ UNPROTECT ?= 0
 
 FW_CC := arm-none-eabi-gcc
 FW_ARCH := -mcpu=cortex-m3 -mthumb
-# Size flags, each measured on the default bluepill build (bytes saved there):
-# one LTO unit gains nothing from per-function/per-object sections, and
-# without -fdata-sections the globals share a section anchor, so functions
-# reach them through one literal instead of one per object (8);
-# -fno-move-loop-invariants (16), -fno-schedule-insns2 (8) and
-# -fno-tree-loop-optimize (16) stop hoisting, reordering and loop rewrites
-# that cost registers and spills on these short loops; -fno-tree-coalesce-vars
-# (8), -fno-ipa-modref (8).
-FW_SIZE_FLAGS := -fno-function-sections -fno-data-sections -fsection-anchors \
-  -fno-move-loop-invariants -fno-schedule-insns2 -fno-tree-coalesce-vars \
-  -fno-tree-loop-optimize -fno-ipa-modref
+# Size (bytes saved on the default bluepill build, each measured): one LTO
+# unit gains nothing from -ffunction-sections/-fdata-sections, and without
+# the latter the globals share one section anchor, so a function reaches
+# them all through one literal (92 with both gone); -fno-move-loop-invariants
+# (44), -fno-schedule-insns2 (8), -fno-tree-loop-optimize (12),
+# -fno-tree-coalesce-vars (20) and -fno-ipa-modref (8) stop hoisting,
+# reordering and loop rewrites that cost registers and spills on these
+# short loops.
+FW_SIZE_FLAGS := -fsection-anchors -fno-move-loop-invariants -fno-schedule-insns2 \
+  -fno-tree-loop-optimize -fno-tree-coalesce-vars -fno-ipa-modref
 FW_CFLAGS := -std=c11 -Wall -Wextra -Werror -Os -g $(FW_ARCH) -ffreestanding \
   $(FW_SIZE_FLAGS) -fno-jump-tables -flto -fno-common -Icommon -Ifw/core -Ifw/port/stm32f1
 FW_LD := fw/port/stm32f1/dfuboot.ld

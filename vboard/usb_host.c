@@ -23,7 +23,11 @@
 #define TXN_GAP_NS 50000ull      /* one transaction per 50 us of bus time */
 #define XFER_TIMEOUT_NS (5000 * MS) /* Linux USB_CTRL_GET/SET_TIMEOUT */
 #define MAX_ERRORS 3             /* no handshake three times: transfer fails */
-#define ENUM_ATTEMPTS 3
+/* Linux (hub_port_init) keeps resetting a silent device for several
+ * seconds before "unable to enumerate USB device"; a device busy erasing
+ * flash for a second must survive that, so the attempts back off. */
+#define ENUM_ATTEMPTS 6
+#define ENUM_BACKOFF_NS (100 * MS) /* doubled after each failed attempt */
 
 enum port_state { P_DETACHED, P_DEBOUNCE, P_RESET, P_ENABLED };
 enum stage { ST_SETUP, ST_DATA, ST_STATUS };
@@ -311,7 +315,7 @@ static void enum_fail(struct usb_host *h, const char *why)
     h->step_running = false;
     if (h->attempt < ENUM_ATTEMPTS) {
         h->step = E_RESET1;
-        h->step_at = vb_now_ns(h->vb);
+        h->step_at = vb_now_ns(h->vb) + (ENUM_BACKOFF_NS << (h->attempt - 1));
         return;
     }
     vb_event(h->vb, "usb enumeration failed (%s: %s)", step_name[h->step], why);

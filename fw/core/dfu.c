@@ -11,7 +11,7 @@ enum op { OP_NONE, OP_NOP, OP_SET_ADDRESS, OP_ERASE, OP_MASS_ERASE, OP_UNPROTECT
 
 /* Its own section, so the small state shares a section anchor without it:
  * byte offsets past 31 from the anchor need 32-bit loads and stores. */
-static uint8_t dnload_buf[DFU_TRANSFER_SIZE] __attribute__((section(".bss.dnload_buf")));
+static uint8_t dnload_buf[DFU_TRANSFER_SIZE] __attribute__((section(".bss.dnload_buf"), aligned(4)));
 
 static struct {
     uint8_t state;

@@ -19,7 +19,7 @@ enum std_request {
     SET_INTERFACE = 11,
 };
 
-uint8_t usbc_buf[USBC_BUF_SIZE] __attribute__((section(".bss.usbc_buf")));
+uint8_t usbc_buf[USBC_BUF_SIZE] __attribute__((section(".bss.usbc_buf"), aligned(4)));
 
 static struct {
     struct usb_setup setup;

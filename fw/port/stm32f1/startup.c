@@ -3,15 +3,14 @@
 
 #include "port_stm32f1.h"
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+extern uint32_t _sbss, _ebss, _estack;
 int main(void);
 
 void reset_handler(void) __attribute__((noreturn));
 void reset_handler(void)
 {
-    uint32_t *src = &_sidata;
-    for (uint32_t *dst = &_sdata; dst < &_edata;)
-        *dst++ = *src++;
+    /* No .data to copy: every initialised object is const (in flash), and
+     * dfuboot.ld refuses a link that would need one. */
     for (uint32_t *dst = &_sbss; dst < &_ebss;)
         *dst++ = 0;
     main();
