@@ -17,14 +17,14 @@ UNPROTECT ?= 0
 
 FW_CC := arm-none-eabi-gcc
 FW_ARCH := -mcpu=cortex-m3 -mthumb
-# Size (bytes saved on the default bluepill build, each measured): one LTO
-# unit gains nothing from -ffunction-sections/-fdata-sections, and without
-# the latter the globals share one section anchor, so a function reaches
-# them all through one literal (92 with both gone); -fno-move-loop-invariants
-# (44), -fno-schedule-insns2 (8), -fno-tree-loop-optimize (12),
-# -fno-tree-coalesce-vars (20) and -fno-ipa-modref (8) stop hoisting,
-# reordering and loop rewrites that cost registers and spills on these
-# short loops.
+# Size (bytes each saves on the default bluepill build, measured against
+# the final code): one LTO unit gains nothing from -ffunction-sections or
+# -fdata-sections, and without the latter the globals share one section
+# anchor, so a function reaches them all through one literal (112 with both
+# gone); -fno-move-loop-invariants (48), -fno-schedule-insns2 (12),
+# -fno-tree-loop-optimize (24), -fno-tree-coalesce-vars (20) and
+# -fno-ipa-modref (8) stop hoisting, reordering and loop rewrites that cost
+# registers and spills on these short loops.
 FW_SIZE_FLAGS := -fsection-anchors -fno-move-loop-invariants -fno-schedule-insns2 \
   -fno-tree-loop-optimize -fno-tree-coalesce-vars -fno-ipa-modref
 FW_CFLAGS := -std=c11 -Wall -Wextra -Werror -Os -g $(FW_ARCH) -ffreestanding \

@@ -9,9 +9,11 @@
 /* What the block waiting in DNLOAD-SYNC asks for. */
 enum op { OP_NONE, OP_NOP, OP_SET_ADDRESS, OP_ERASE, OP_MASS_ERASE, OP_UNPROTECT, OP_WRITE };
 
-/* Its own section, so the small state shares a section anchor without it:
- * byte offsets past 31 from the anchor need 32-bit loads and stores. */
-static uint8_t dnload_buf[DFU_TRANSFER_SIZE] __attribute__((section(".bss.dnload_buf"), aligned(4)));
+/* In a section of its own (like usbc_buf), after the small state objects:
+ * these share one section anchor, and an offset from it past 31 (bytes)
+ * or 62 (half-words) needs 32-bit loads and stores. Saves 20 bytes. */
+static uint8_t dnload_buf[DFU_TRANSFER_SIZE]
+    __attribute__((section(".bss.dnload_buf"), aligned(4)));
 
 static struct {
     uint8_t state;
@@ -292,9 +294,11 @@ bool dfu_request(const struct usb_setup *s)
  * status stage (an error, a reset). */
 void dfu_status_done(void)
 {
-    if (d.state == dfuDNBUSY) { /* only get_status enters it, and this leaves it */
-        uint8_t st = run_op(); /* d.op is stale from here on: only a
-                                * decode (GETSTATUS) reads it again */
+    /* Only get_status enters dfuDNBUSY and only this leaves it (or fail,
+     * a reset), so the state alone says an op is due. d.op is left as is:
+     * nothing reads it before the next decode sets it. */
+    if (d.state == dfuDNBUSY) {
+        uint8_t st = run_op();
         if (st)
             fail(st);
         else

@@ -26,7 +26,9 @@ static char *put_dec(char *p, uint32_t v)
 static char *put_segment(char *p, uint32_t bytes, char type)
 {
     p = put_dec(p, bytes / memmap.page_size);
-    p = put_text(p, "*00");
+    *p++ = '*'; /* "*00": stored as a string it costs 8 bytes more */
+    *p++ = '0';
+    *p++ = '0';
     *p++ = (char)('0' + memmap.page_size / 1024u);
     *p++ = 'K';
     *p++ = type;

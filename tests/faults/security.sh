@@ -47,6 +47,19 @@ restart() { # restart NAME [vboard options]: the same flash file again
     VB=$VBPID
 }
 
+# raw_upload ADDR: the raw UPLOAD client; retried while the device is being
+# re-enumerated after the previous host went away (import refused).
+raw_upload() {
+    local i r rc
+    for i in $(seq 40); do
+        r=$(LIBUSB_USBIP_SERVERS= "$DROP" 127.0.0.1 "$PORT" upload "$1" 2>&1)
+        rc=$?
+        case $r in *"import refused"*|*"cannot connect"*) sleep 0.5 ;; *) break ;; esac
+    done
+    echo "$r"
+    return $rc
+}
+
 # ---- UPLOAD=0 -----------------------------------------------------------------
 new_file upload0 "$FW/bluepill-upload0/dfuboot.bin"
 dd if="$A" of="$FLASH" bs=1 seek=$APP_OFF conv=notrunc status=none
@@ -71,7 +84,7 @@ if wait_re "$LOG" 'usb enumerated' 30 "$VB"; then
     done
     # dfu-util refuses by itself from the layout: ask the device directly.
     for addr in 0x08000000 0x08002000; do
-        if r=$(LIBUSB_USBIP_SERVERS= "$DROP" 127.0.0.1 "$PORT" upload $addr 2>&1); then
+        if r=$(raw_upload $addr); then
             pass "upload0: raw DfuSe UPLOAD at $addr refused by the device (${r#usbip-drop: })"
         else
             fail "upload0-raw-$addr" "$r"
@@ -89,7 +102,7 @@ if wait_re "$LOG" 'usb enumerated' 30 "$VB" &&
     dfu "$PORT" -a 0 -s $APP_BASE:3000 -U "$WORK/upload1.bin" >"$WORK/upload1.dfu.log" 2>&1 &&
     cmp -s "$WORK/upload1.bin" "$A"; then
     pass "control: the default build reads the application back"
-    LIBUSB_USBIP_SERVERS= "$DROP" 127.0.0.1 "$PORT" upload 0x08002000 >/dev/null 2>&1
+    raw_upload 0x08002000 >/dev/null
     [ $? = 3 ] && pass "control: a raw UPLOAD gets data from the default build" ||
         fail control-raw-upload "the raw UPLOAD client gets no data from the default build"
 else
