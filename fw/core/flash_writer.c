@@ -1,5 +1,7 @@
 #include "flash_writer.h"
 
+#include "dfuboot_abi.h"
+
 #include <stdbool.h>
 
 #include "dfu_defs.h"
@@ -41,15 +43,24 @@ static uint8_t program_verified(uint32_t addr, uint16_t value)
  * 0x0000 be written over anything), so a session that rewrites some pages
  * and then dies never starts a half-old, half-new image. Erasing the first
  * page does the same by itself. */
-static uint8_t start_session(bool erasing_first_page)
+/* The first change a session makes to the application region invalidates
+ * the image there (its SP programmed to 0, which NOR allows), so an old
+ * image half overwritten by an unfinished update never starts. Two changes
+ * spare it: erasing the first page (that invalidates it anyway), and one
+ * that starts beyond what a stamp covers — a data page the image does not
+ * own — which leaves the session unstarted. No CRC check is needed here:
+ * the boot check covers exactly [APP_BASE, APP_BASE + length), so bytes
+ * beyond it cannot make a stamped image start or stop starting. */
+static uint8_t start_session(uint32_t addr)
 {
     if (session.started)
         return DFU_OK;
-    session.started = true;
-    if (erasing_first_page)
+    const uint32_t *vec = (const uint32_t *)(const void *)port_mem(memmap.app_base);
+    if (vec[DFUBOOT_STAMP_WORD_MAGIC] == DFUBOOT_STAMP_MAGIC &&
+        addr - memmap.app_base >= vec[DFUBOOT_STAMP_WORD_LENGTH])
         return DFU_OK;
-    uint32_t sp = *(const uint32_t *)(const void *)port_mem(memmap.app_base);
-    if (sp == 0xFFFFFFFFu || sp == 0)
+    session.started = true;
+    if (addr == memmap.app_base || vec[0] == 0xFFFFFFFFu || vec[0] == 0)
         return DFU_OK;
     uint8_t st = program_verified(memmap.app_base, 0);
     return st ? st : program_verified(memmap.app_base + 2, 0);
@@ -73,7 +84,7 @@ uint8_t flash_erase(uint32_t addr)
     if (st)
         return st;
     uint32_t page = addr & ~(memmap.page_size - 1u);
-    st = start_session(page == memmap.app_base);
+    st = start_session(page);
     return st ? st : erase_verified(page);
 }
 
@@ -108,7 +119,7 @@ uint8_t flash_write(uint32_t addr, const uint8_t *data, uint32_t len)
     uint8_t st = flash_check_range(addr, len);
     if (st || (addr & 1u))
         return st ? st : errADDRESS;
-    st = start_session(false);
+    st = start_session(addr);
     for (uint32_t i = 0; i < len && !st; i += 2) {
         uint16_t v = data[i];
         v |= (uint16_t)((i + 1 < len ? data[i + 1] : 0xFF) << 8);

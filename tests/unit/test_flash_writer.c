@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "dfu_defs.h"
+#include "dfuboot_abi.h"
 #include "flash_writer.h"
 #include "memmap.h"
 #include "sim.h"
@@ -197,6 +198,27 @@ TEST(session_without_first_page_invalidates_old_image)
     unsigned programs = sim.programs;
     CHECK_EQ(flash_erase(APP + 0x1800), DFU_OK);
     CHECK_EQ(sim.programs, programs);
+}
+
+/* A data page beyond a stamped image's length is not the image's: changing
+ * it leaves the image startable, while the first change inside the stamped
+ * range still invalidates it. */
+TEST(data_page_beyond_stamped_image_spares_it)
+{
+    uint32_t vec[11] = {0x20004000, APP + 0x101};
+    vec[DFUBOOT_STAMP_WORD_MAGIC] = DFUBOOT_STAMP_MAGIC;
+    vec[DFUBOOT_STAMP_WORD_LENGTH] = 0x1000;
+    fresh(64);
+    sim_put(APP, vec, sizeof vec);
+    unsigned programs = sim.programs;
+    CHECK_EQ(flash_erase(APP + 0x1000), DFU_OK);
+    uint8_t data[16];
+    fill(data, sizeof data, 3);
+    CHECK_EQ(flash_write(APP + 0x1000, data, sizeof data), DFU_OK);
+    CHECK_EQ(sim_word(APP), 0x20004000);
+    CHECK_EQ(sim.programs, programs + sizeof data / 2);
+    CHECK_EQ(flash_erase(APP + 0xC00), DFU_OK);
+    CHECK_EQ(sim_word(APP), 0);
 }
 
 TEST(mass_erase_spares_the_bootloader)
