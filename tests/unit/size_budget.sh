@@ -8,7 +8,12 @@ set -u
 check=0
 [ "${1:-}" = --check ] && { check=1; shift; }
 elf=$1
-read -r text data bss _ < <(arm-none-eabi-size "$elf" | tail -1)
+# A missing or half-written ELF must fail, not read as 0 bytes.
+sizes=$(arm-none-eabi-size "$elf" 2>&1 | tail -1)
+read -r text data bss _ <<<"$sizes"
+case "$text$data$bss" in
+  ''|*[!0-9]*) echo "FAIL cannot read the size of $elf: $sizes"; echo "size: 0 passed, 1 failed"; exit 1 ;;
+esac
 flash=$((text + data)); ram=$((data + bss))
 estack=$(arm-none-eabi-nm "$elf" | awk '$3 == "_estack" {print $1}')
 echo "size $elf: flash $flash bytes (text $text + data $data), RAM $ram bytes (data+bss incl. stack), stack top 0x$estack"
