@@ -133,6 +133,10 @@ void vb_bus_write(struct vb *vb, uint32_t addr, uint32_t value, unsigned size);
 /* Asks the CPU to leave the current slice at the next block boundary (an
  * interrupt became pending, an event was scheduled inside the slice...). */
 void vb_kick(struct vb *vb);
+/* --trace categories, in bit order of vb_opt.trace. */
+#define VB_TRACE_CATEGORIES 7
+extern const char *const vb_trace_names[VB_TRACE_CATEGORIES];
+
 uint64_t vb_wall_ns(void);
 void vb_account_cycles(struct vb *vb, uint64_t n);
 void vb_stall_now(struct vb *vb);

@@ -95,7 +95,7 @@ static void iwdg_write(void *model, uint32_t off, uint32_t value, unsigned size)
             w->unlocked = false;
             if (!w->running) {
                 w->running = true; /* 19.3.1: "the IWDG starts ... cannot be stopped" */
-                vb_trace(w->vb, "flash", "iwdg started");
+                vb_trace(w->vb, "clock", "iwdg started");
             }
             reload(w);
             return;

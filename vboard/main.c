@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "  --port N            USB/IP port on 127.0.0.1 (default 3240, 0 = none)\n"
             "  --uid HEX24         96-bit unique ID, bytes in address order from 0x1FFFF7E8\n"
             "  --pin PB2=1         input level on a pin (repeatable)\n"
-            "  --trace LIST        usb,flash,mmio,irq,usbip,cpu\n"
+            "  --trace LIST        usb,flash,mmio,irq,usbip,cpu,clock (or all)\n"
             "  --strict            stop at the first violation (exit status 3)\n"
             "  --realtime          flash busy times also take wall-clock time\n"
             "  --fast              no wall-clock pacing\n"
@@ -214,11 +214,10 @@ int main(int argc, char **argv)
         }
         case O_TRACE: {
             char *list = strdup(optarg), *save = NULL;
-            static const char *const names[] = {"usb", "flash", "mmio", "irq", "usbip", "cpu"};
             for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                 bool found = false;
-                for (unsigned i = 0; i < 6; i++)
-                    if (!strcmp(t, names[i])) {
+                for (unsigned i = 0; i < VB_TRACE_CATEGORIES; i++)
+                    if (!strcmp(t, vb_trace_names[i])) {
                         o.trace |= 1u << i;
                         found = true;
                     }

@@ -232,7 +232,7 @@ static void update_sws(struct rcc *r)
     recompute(r);
     uint32_t after = rcc_sysclk_hz(r);
     static const char *const names[] = {"HSI", "HSE", "PLL", "?"};
-    vb_trace(r->vb, "flash", "rcc: SYSCLK %u -> %u Hz (%s)", before, after, names[sw]);
+    vb_trace(r->vb, "clock", "SYSCLK %u -> %u Hz (%s)", before, after, names[sw]);
     check_limits(r);
     if (r->clock_fn)
         r->clock_fn(r->clock_ctx, after);

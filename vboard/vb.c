@@ -77,13 +77,14 @@ void vb_event(struct vb *vb, const char *fmt, ...)
     fflush(stdout);
 }
 
-static const char *const trace_names[] = {"usb", "flash", "mmio", "irq", "usbip", "cpu"};
+const char *const vb_trace_names[VB_TRACE_CATEGORIES] = {"usb",   "flash", "mmio", "irq",
+                                                         "usbip", "cpu",   "clock"};
 
 void vb_trace(struct vb *vb, const char *category, const char *fmt, ...)
 {
     unsigned bit = 0;
-    for (unsigned i = 0; i < sizeof trace_names / sizeof *trace_names; i++)
-        if (!strcmp(category, trace_names[i]))
+    for (unsigned i = 0; i < VB_TRACE_CATEGORIES; i++)
+        if (!strcmp(category, vb_trace_names[i]))
             bit = 1u << i;
     if (!(vb->opt.trace & bit))
         return;
