@@ -71,4 +71,16 @@ else
     fail serial_in_enumeration "expected vboard's enumeration line to carry \"$uid2\""
 fi
 
+# The real Linux USB/IP client (Debian's usbip, userspace part only: no
+# kernel module is needed to list) sees the exported device.
+vb_start u --quiet-gpio "$FW"
+vb_wait u "usb enumerated" 20
+out=$(usbip --tcp-port "${VB_PORT[u]}" list -r 127.0.0.1 2>&1)
+vb_stop u
+if grep -q "1-1: .*(0483:df11)" <<<"$out" && grep -q "Device Firmware Update.*(fe/01/02)" <<<"$out"; then
+    pass usbip_list_shows_the_board
+else
+    fail usbip_list_shows_the_board "expected 1-1 (0483:df11) with a DFU interface fe/01/02; usbip said: $out"
+fi
+
 finish
