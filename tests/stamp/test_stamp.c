@@ -25,21 +25,6 @@ static int n_blinky_dirs;
 
 static const struct stamp_layout lay_default = {0x08002000u, 64 * 1024};
 
-static uint32_t get32(const uint8_t *p, unsigned word)
-{
-    p += 4 * word;
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, unsigned word, uint32_t v)
-{
-    p += 4 * word;
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 /* A plausible image of len bytes linked at link: vector table with handlers
  * just after it, words 7..10 and 13 zero, body a byte pattern. */
@@ -47,12 +32,12 @@ static void make_image(uint8_t *img, size_t len, uint32_t link)
 {
     for (size_t i = 0; i < len; i++)
         img[i] = (uint8_t)(i * 7 + 3);
-    put32(img, 0, 0x20005000u);
+    stamp_put32(img, 0, 0x20005000u);
     for (unsigned w = 1; w < 16; w++)
-        put32(img, w, link + 0x40u + 4u * w + 1u);
+        stamp_put32(img, w, link + 0x40u + 4u * w + 1u);
     for (unsigned w = 7; w <= 10; w++)
-        put32(img, w, 0);
-    put32(img, 13, 0);
+        stamp_put32(img, w, 0);
+    stamp_put32(img, 13, 0);
 }
 
 /* Stamps a copy; returns stamp_image's result, message in msg. */
@@ -79,12 +64,12 @@ TEST(stamp_then_verify)
     CHECK_EQ(res.length, 512);
     CHECK_EQ(res.padding, 0);
     CHECK_EQ(res.restamped, 0);
-    CHECK_EQ(get32(img, 7), DFUBOOT_STAMP_MAGIC);
+    CHECK_EQ(stamp_get32(img, 7), DFUBOOT_STAMP_MAGIC);
     CHECK(memcmp(img + 28, "DFUB", 4) == 0, "magic bytes are not \"DFUB\"");
-    CHECK_EQ(get32(img, 8), 512);
-    CHECK_EQ(get32(img, 9), crc32_stm32_image(img, 512));
-    CHECK_EQ(get32(img, 10), ~get32(img, 9));
-    CHECK_EQ(res.crc, get32(img, 9));
+    CHECK_EQ(stamp_get32(img, 8), 512);
+    CHECK_EQ(stamp_get32(img, 9), crc32_stm32_image(img, 512));
+    CHECK_EQ(stamp_get32(img, 10), ~stamp_get32(img, 9));
+    CHECK_EQ(res.crc, stamp_get32(img, 9));
     rc = stamp_verify(img, len, &chk, msg, sizeof msg);
     CHECK(rc == 0, "verify failed: %s", msg);
     CHECK_EQ(chk.crc, res.crc);
@@ -102,7 +87,7 @@ TEST(pads_to_multiple_of_4_with_ff)
     CHECK(rc == 0, "refused: %s", msg);
     CHECK_EQ(len, 204);
     CHECK_EQ(res.padding, 3);
-    CHECK_EQ(get32(img, 8), 204);
+    CHECK_EQ(stamp_get32(img, 8), 204);
     CHECK(img[201] == 0xFF && img[202] == 0xFF && img[203] == 0xFF, "padding %02x %02x %02x",
           img[201], img[202], img[203]);
     CHECK(stamp_verify(img, len, &res, msg, sizeof msg) == 0, "verify: %s", msg);
@@ -132,7 +117,7 @@ TEST(erased_stamp_words_accepted)
     char msg[512];
     make_image(img, len, 0x08002000u);
     for (unsigned w = 7; w <= 10; w++)
-        put32(img, w, 0xFFFFFFFFu);
+        stamp_put32(img, w, 0xFFFFFFFFu);
     CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) == 0, "refused: %s", msg);
 }
 
@@ -160,8 +145,8 @@ TEST(names_0x08000000_for_large_image_with_handlers_far_in)
     char msg[512];
     make_image(img, len, 0x08000000u);
     for (unsigned w = 1; w < 16; w++)
-        if (get32(img, w))
-            put32(img, w, 0x08001235u + 0x200u * w);
+        if (stamp_get32(img, w))
+            stamp_put32(img, w, 0x08001235u + 0x200u * w);
     CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) != 0, "accepted");
     CHECK_HAS(msg, "reset handler 0x08001435 is below the application base 0x08002000: "
                    "the image is linked for 0x08000000;");
@@ -196,7 +181,7 @@ TEST(refuses_other_vector_outside_image)
     size_t len = 256;
     char msg[512];
     make_image(img, len, 0x08002000u);
-    put32(img, 15, 0x08000201u); /* SysTick left at the old address */
+    stamp_put32(img, 15, 0x08000201u); /* SysTick left at the old address */
     CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) != 0, "accepted");
     CHECK_HAS(msg, "SysTick handler 0x08000201 is below the application base");
 }
@@ -207,7 +192,7 @@ TEST(refuses_vector_without_thumb_bit)
     size_t len = 256;
     char msg[512];
     make_image(img, len, 0x08002000u);
-    put32(img, 3, 0x08002080u);
+    stamp_put32(img, 3, 0x08002080u);
     CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) != 0, "accepted");
     CHECK_HAS(msg, "HardFault handler 0x08002080 has bit 0 clear");
 }
@@ -218,7 +203,7 @@ TEST(refuses_zero_reset_vector)
     size_t len = 256;
     char msg[512];
     make_image(img, len, 0x08002000u);
-    put32(img, 1, 0);
+    stamp_put32(img, 1, 0);
     CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) != 0, "accepted");
     CHECK_HAS(msg, "reset vector (word 1) is 0");
 }
@@ -232,7 +217,7 @@ TEST(stack_pointer_must_be_in_sram)
         uint8_t img[256 + 4];
         size_t len = 256;
         make_image(img, len, 0x08002000u);
-        put32(img, 0, bad[i]);
+        stamp_put32(img, 0, bad[i]);
         CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) != 0, "SP 0x%08x accepted",
               bad[i]);
         CHECK_HAS(msg, "initial stack pointer");
@@ -242,7 +227,7 @@ TEST(stack_pointer_must_be_in_sram)
         uint8_t img[256 + 4];
         size_t len = 256;
         make_image(img, len, 0x08002000u);
-        put32(img, 0, good[i]);
+        stamp_put32(img, 0, good[i]);
         CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) == 0,
               "SP 0x%08x refused: %s", good[i], msg);
     }
@@ -271,13 +256,13 @@ TEST(refuses_garbage_in_words_7_to_10)
     size_t len = 256;
     char msg[512];
     make_image(img, len, 0x08002000u);
-    put32(img, 8, 0x12345678u);
+    stamp_put32(img, 8, 0x12345678u);
     CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) != 0, "accepted");
     CHECK_HAS(msg, "words 7..10 (offsets 0x1C..0x2B) hold 0x00000000 0x12345678");
     CHECK_HAS(msg, "must be 0, 0xFFFFFFFF, handler addresses or an earlier stamp");
     /* A Thumb address outside the image is not a handler of this image. */
     make_image(img, len, 0x08002000u);
-    put32(img, 9, 0x08000101u);
+    stamp_put32(img, 9, 0x08000101u);
     CHECK(try_stamp(img, &len, &lay_default, msg, sizeof msg) != 0, "outside address accepted");
     CHECK_HAS(msg, "words 7..10");
 }
@@ -292,7 +277,7 @@ TEST(accepts_handler_addresses_in_words_7_to_10)
     char msg[512];
     make_image(img, len, 0x08002000u);
     for (unsigned w = 7; w <= 10; w++)
-        put32(img, w, 0x08002081u);
+        stamp_put32(img, w, 0x08002081u);
     CHECK(stamp_image(img, &len, sizeof img, &lay_default, &res, msg, sizeof msg) == 0,
           "refused: %s", msg);
     CHECK_EQ(res.replaced_handlers, 1);
@@ -351,10 +336,10 @@ TEST(verify_finds_changes_and_accepts_readback)
         img[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         CHECK(rc != 0, "bit %zu flipped, still verified", bit);
     }
-    put32(img, 10, get32(img, 10) ^ 1);
+    stamp_put32(img, 10, stamp_get32(img, 10) ^ 1);
     CHECK(stamp_verify(img, 256, &res, msg, sizeof msg) != 0, "bad complement verified");
-    put32(img, 10, get32(img, 10) ^ 1);
-    put32(img, 8, 2048);
+    stamp_put32(img, 10, stamp_get32(img, 10) ^ 1);
+    stamp_put32(img, 8, 2048);
     CHECK(stamp_verify(img, 1024, &res, msg, sizeof msg) != 0, "length past file verified");
 }
 
@@ -433,7 +418,7 @@ TEST(cli_stamps_in_place_and_checks)
     CHECK_EQ(run_tool(args, out, sizeof out), 0);
     CHECK_HAS(out, "132 bytes at 0x08002000..0x08002084 (2 bytes of 0xFF padding), CRC-32 0x");
     CHECK_EQ(read_file(path, back, sizeof back), 132);
-    CHECK_EQ(get32(back, 7), DFUBOOT_STAMP_MAGIC);
+    CHECK_EQ(stamp_get32(back, 7), DFUBOOT_STAMP_MAGIC);
     snprintf(args, sizeof args, "--check %s", path);
     CHECK_EQ(run_tool(args, out, sizeof out), 0);
     CHECK_HAS(out, "stamp OK, 132 bytes");
@@ -458,7 +443,7 @@ TEST(cli_output_file_and_base)
     CHECK_EQ(read_file(in, back, sizeof back), 256);
     CHECK(memcmp(back, img, 256) == 0, "-o modified the input");
     CHECK_EQ(read_file(outp, back, sizeof back), 256);
-    CHECK_EQ(get32(back, 8), 256);
+    CHECK_EQ(stamp_get32(back, 8), 256);
 }
 
 TEST(cli_refusal_exits_2_and_says_what_to_change)
@@ -499,7 +484,7 @@ static uint32_t dir_base(const char *dir)
 static int contains_word(const uint8_t *img, size_t len, uint32_t v)
 {
     for (size_t i = 0; i + 4 <= len; i += 4)
-        if (get32(img, (unsigned)(i / 4)) == v)
+        if (stamp_get32(img, (unsigned)(i / 4)) == v)
             return 1;
     return 0;
 }
@@ -529,7 +514,7 @@ TEST(real_blinky_images)
         CHECK(rc == 0, "%s/blinky.bin refused for base 0x%08x: %s", dir, base, msg);
         CHECK(rc != 0 || ((long)len == ns && memcmp(bin, stamped, len) == 0),
               "%s: blinky.stamped.bin is not blinky.bin stamped for 0x%08x", dir, base);
-        uint32_t reset = get32(bin, 1), systick = get32(bin, 15);
+        uint32_t reset = stamp_get32(bin, 1), systick = stamp_get32(bin, 15);
         CHECK(reset > base && reset < base + len && (reset & 1),
               "%s: reset vector 0x%08x not in the image at 0x%08x", dir, reset, base);
         CHECK(systick > base && systick < base + len && (systick & 1),

@@ -34,14 +34,14 @@ static void say(char *msg, size_t msgsize, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint32_t get32(const uint8_t *p, unsigned word)
+uint32_t stamp_get32(const uint8_t *p, unsigned word)
 {
     p += 4 * word;
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
            (uint32_t)p[3] << 24;
 }
 
-static void put32(uint8_t *p, unsigned word, uint32_t v)
+void stamp_put32(uint8_t *p, unsigned word, uint32_t v)
 {
     p += 4 * word;
     p[0] = (uint8_t)v;
@@ -118,14 +118,14 @@ static int check_vectors(const uint8_t *image, size_t len, const struct stamp_la
     char linked[96], other_base[96] = "";
     int known;
 
-    if (get32(image, 1) == 0) {
+    if (stamp_get32(image, 1) == 0) {
         say(msg, msgsize, "the reset vector (word 1) is 0: this is not a Cortex-M vector table; "
             "put the vector table (.isr_vector) first in FLASH in the linker script");
         return -1;
     }
     /* The span of the handlers says where the image was linked. */
     for (unsigned i = 1; i < 16; i++) {
-        uint32_t v = get32(image, i) & ~1u;
+        uint32_t v = stamp_get32(image, i) & ~1u;
         if (is_stamp_word(i) || v == 0)
             continue;
         lowest = v < lowest ? v : lowest;
@@ -138,7 +138,7 @@ static int check_vectors(const uint8_t *image, size_t len, const struct stamp_la
                  ", or pass --base 0x%08x if that is your bootloader's APP_BASE",
                  (unsigned)origin);
     for (unsigned i = 1; i < 16; i++) {
-        uint32_t v = get32(image, i), addr = v & ~1u;
+        uint32_t v = stamp_get32(image, i), addr = v & ~1u;
         if (is_stamp_word(i) || v == 0)
             continue;
         if (addr < base) {
@@ -182,12 +182,12 @@ static int check_stamp_words(const uint8_t *image, size_t len, uint32_t base,
                              struct stamp_result *res, char *msg, size_t msgsize)
 {
     int clean = 1;
-    res->restamped = get32(image, DFUBOOT_STAMP_WORD_MAGIC) == DFUBOOT_STAMP_MAGIC;
+    res->restamped = stamp_get32(image, DFUBOOT_STAMP_WORD_MAGIC) == DFUBOOT_STAMP_MAGIC;
     res->replaced_handlers = 0;
     if (res->restamped)
         return 0;
     for (unsigned i = DFUBOOT_STAMP_WORD_MAGIC; i <= DFUBOOT_STAMP_WORD_NCRC; i++) {
-        uint32_t v = get32(image, i), addr = v & ~1u;
+        uint32_t v = stamp_get32(image, i), addr = v & ~1u;
         if (v == 0 || v == 0xFFFFFFFFu)
             continue;
         if ((v & 1u) && addr >= base && (uint64_t)addr < (uint64_t)base + len)
@@ -201,8 +201,8 @@ static int check_stamp_words(const uint8_t *image, size_t len, uint32_t base,
         "these reserved vector-table words carry the dfuboot stamp and must be 0, "
         "0xFFFFFFFF, handler addresses or an earlier stamp; remove what your startup "
         "file or another tool put there",
-        (unsigned)get32(image, 7), (unsigned)get32(image, 8), (unsigned)get32(image, 9),
-        (unsigned)get32(image, 10));
+        (unsigned)stamp_get32(image, 7), (unsigned)stamp_get32(image, 8), (unsigned)stamp_get32(image, 9),
+        (unsigned)stamp_get32(image, 10));
     return -1;
 }
 
@@ -237,7 +237,7 @@ int stamp_image(uint8_t *image, size_t *len, size_t cap, const struct stamp_layo
             (unsigned)region);
         return -1;
     }
-    sp = get32(image, 0);
+    sp = stamp_get32(image, 0);
     if (sp <= STAMP_SRAM_START || sp > STAMP_SRAM_END) {
         say(msg, msgsize, "the initial stack pointer 0x%08x is not in SRAM "
             "(0x%08x < SP <= 0x%08x): the image does not start with a vector table; put "
@@ -255,11 +255,11 @@ int stamp_image(uint8_t *image, size_t *len, size_t cap, const struct stamp_layo
     }
 
     memset(image + n, 0xFF, padded - n);
-    put32(image, DFUBOOT_STAMP_WORD_MAGIC, DFUBOOT_STAMP_MAGIC);
-    put32(image, DFUBOOT_STAMP_WORD_LENGTH, (uint32_t)padded);
+    stamp_put32(image, DFUBOOT_STAMP_WORD_MAGIC, DFUBOOT_STAMP_MAGIC);
+    stamp_put32(image, DFUBOOT_STAMP_WORD_LENGTH, (uint32_t)padded);
     res->crc = crc32_stm32_image(image, padded);
-    put32(image, DFUBOOT_STAMP_WORD_CRC, res->crc);
-    put32(image, DFUBOOT_STAMP_WORD_NCRC, ~res->crc);
+    stamp_put32(image, DFUBOOT_STAMP_WORD_CRC, res->crc);
+    stamp_put32(image, DFUBOOT_STAMP_WORD_NCRC, ~res->crc);
     res->length = (uint32_t)padded;
     res->padding = (uint32_t)(padded - n);
     *len = padded;
@@ -274,13 +274,13 @@ int stamp_verify(const uint8_t *image, size_t len, struct stamp_result *res, cha
         say(msg, msgsize, "the image is %zu bytes, shorter than the vector table", len);
         return -1;
     }
-    if (get32(image, DFUBOOT_STAMP_WORD_MAGIC) != DFUBOOT_STAMP_MAGIC) {
+    if (stamp_get32(image, DFUBOOT_STAMP_WORD_MAGIC) != DFUBOOT_STAMP_MAGIC) {
         say(msg, msgsize, "not stamped: word 7 is 0x%08x, not the magic 0x%08x; run "
-            "dfuboot-stamp on it", (unsigned)get32(image, DFUBOOT_STAMP_WORD_MAGIC),
+            "dfuboot-stamp on it", (unsigned)stamp_get32(image, DFUBOOT_STAMP_WORD_MAGIC),
             (unsigned)DFUBOOT_STAMP_MAGIC);
         return -1;
     }
-    length = get32(image, DFUBOOT_STAMP_WORD_LENGTH);
+    length = stamp_get32(image, DFUBOOT_STAMP_WORD_LENGTH);
     if (length % 4 || length < STAMP_VECTOR_BYTES || length > len) {
         say(msg, msgsize, "bad stamp: length %u is not a multiple of 4 between %u and the "
             "file's %zu bytes", (unsigned)length, STAMP_VECTOR_BYTES, len);
@@ -292,12 +292,12 @@ int stamp_verify(const uint8_t *image, size_t len, struct stamp_result *res, cha
     res->padding = 0;
     res->restamped = 0;
     res->replaced_handlers = 0;
-    if (get32(image, DFUBOOT_STAMP_WORD_CRC) != crc ||
-        get32(image, DFUBOOT_STAMP_WORD_NCRC) != ~crc) {
+    if (stamp_get32(image, DFUBOOT_STAMP_WORD_CRC) != crc ||
+        stamp_get32(image, DFUBOOT_STAMP_WORD_NCRC) != ~crc) {
         say(msg, msgsize, "bad stamp: CRC-32 of the %u bytes is 0x%08x, the stamp says 0x%08x "
             "(complement 0x%08x); the image changed after stamping: stamp it again",
-            (unsigned)length, (unsigned)crc, (unsigned)get32(image, DFUBOOT_STAMP_WORD_CRC),
-            (unsigned)get32(image, DFUBOOT_STAMP_WORD_NCRC));
+            (unsigned)length, (unsigned)crc, (unsigned)stamp_get32(image, DFUBOOT_STAMP_WORD_CRC),
+            (unsigned)stamp_get32(image, DFUBOOT_STAMP_WORD_NCRC));
         return -1;
     }
     return 0;

@@ -28,6 +28,10 @@ struct stamp_result {
     int replaced_handlers; /* ... or handler addresses (libmaple) */
 };
 
+/* Little-endian 32-bit word number `word` of an image. */
+uint32_t stamp_get32(const uint8_t *p, unsigned word);
+void stamp_put32(uint8_t *p, unsigned word, uint32_t v);
+
 /* Checks the layout itself (base alignment, base inside the flash).
  * Returns 0, or -1 with a message in msg. */
 int stamp_check_layout(const struct stamp_layout *lay, char *msg, size_t msgsize);
