@@ -1,6 +1,7 @@
 #include "descriptors.h"
 
 #include "config.h"
+#include "dfu.h"
 #include "dfu_defs.h"
 #include "layout.h"
 #include "port.h"
@@ -19,7 +20,7 @@ static const uint8_t device_desc[18] = {
 /* bitCanDnload | bitCanUpload (build option) | bitWillDetach: after DETACH
  * and after manifestation the device drops off the bus by itself. Not
  * manifestation tolerant: it resets into the new application. */
-#define DFU_ATTRIBUTES (0x01 | (CFG_UPLOAD ? 0x02 : 0) | 0x08)
+#define DFU_ATTRIBUTES (0x01 | (CFG_UPLOAD && !CFG_RDP ? 0x02 : 0) | 0x08)
 #define CONFIG_TOTAL (9 + 9 + 9)
 
 static const uint8_t config_desc[CONFIG_TOTAL] = {
@@ -123,7 +124,7 @@ static bool reply_string(uint8_t index)
         reply_ascii(text);
         return true;
     case STR_LAYOUT:
-        layout_string(text, CFG_UPLOAD);
+        layout_string(text, dfu_readable());
         reply_ascii(text);
         return true;
     default:

@@ -22,6 +22,7 @@ static struct {
     bool leaving;
     uint16_t block; /* wValue of the pending DNLOAD */
     uint16_t len;
+    uint16_t xfer;    /* wTransferSize of the block sequence; 0: not known yet */
     uint32_t pointer; /* DfuSe address pointer */
     uint32_t op_addr;
 } d;
@@ -36,6 +37,11 @@ uint8_t dfu_status(void)
     return d.status;
 }
 
+bool dfu_readable(void)
+{
+    return CFG_UPLOAD && !CFG_RDP && !port_read_protected();
+}
+
 bool dfu_leave_requested(void)
 {
     return d.state == dfuMANIFEST_WAIT_RESET; /* entered only to leave */
@@ -48,6 +54,7 @@ void dfu_reset(void)
     d.status = DFU_OK;
     d.op = OP_NONE;
     d.leaving = false;
+    d.xfer = 0;
     d.pointer = memmap.app_base;
 }
 
@@ -65,9 +72,18 @@ static uint32_t le32(const uint8_t *p)
     return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static uint32_t block_address(uint16_t block)
+/* AN3156: block n is at ((n - 2) * wTransferSize) + Address_Pointer, where
+ * wTransferSize is "the length of the requested data buffer": the host's
+ * choice (dfu-util -t), not ours. Only a sequence's last block may be
+ * shorter (dfu-util's upload), so the first block after the pointer was
+ * set (block 2, or any block if the host starts later) fixes the size and
+ * a shorter block after it keeps it. A sum past 4 GiB gives 0: no flash. */
+static uint32_t block_address(uint16_t block, uint16_t wlength)
 {
-    return d.pointer + (uint32_t)(block - 2u) * DFU_TRANSFER_SIZE;
+    if (block == 2 || d.xfer == 0)
+        d.xfer = wlength;
+    uint32_t addr = d.pointer + (uint32_t)(block - 2u) * d.xfer;
+    return addr < d.pointer ? 0 : addr;
 }
 
 /* DfuSe command in dnload_buf: which op, and is it allowed at all. */
@@ -99,7 +115,7 @@ static uint8_t decode_pending(void)
     if (d.block == 0)
         return decode_command();
     d.op = OP_WRITE;
-    d.op_addr = block_address(d.block);
+    d.op_addr = block_address(d.block, d.len);
     return flash_check_range(d.op_addr, d.len);
 }
 
@@ -118,6 +134,7 @@ static uint8_t run_op(void)
     switch (d.op) {
     case OP_SET_ADDRESS:
         d.pointer = d.op_addr;
+        d.xfer = 0;
         return DFU_OK;
     case OP_ERASE:
         return flash_erase(d.op_addr);
@@ -198,8 +215,12 @@ bool dfu_data(unsigned len)
 
 static bool upload_commands(const struct usb_setup *s)
 {
+    /* AN3156 GET: the commands this build accepts, nothing more. */
     static const uint8_t commands[] = {DFUSE_GET, DFUSE_SET_ADDRESS, DFUSE_ERASE,
-                                       DFUSE_READ_UNPROTECT};
+#if CFG_UNPROTECT
+                                       DFUSE_READ_UNPROTECT,
+#endif
+    };
     usbc_reply(commands, sizeof commands);
     d.state = s->wLength > sizeof commands ? dfuIDLE : dfuUPLOAD_IDLE;
     return true;
@@ -213,10 +234,14 @@ static bool upload(const struct usb_setup *s)
         return fail(errSTALLEDPKT);
     if (s->wValue == 0)
         return upload_commands(s);
-    if (!CFG_UPLOAD)
+    /* Read-out protection means no read-out through DFU either: under
+     * level 1 code running from flash (this) still reads flash. */
+    if (!dfu_readable())
         return fail(errTARGET);
-    uint32_t addr = block_address(s->wValue);
-    if (addr < FLASH_BASE_ADDR || addr >= memmap.flash_end)
+    uint32_t addr = block_address(s->wValue, s->wLength);
+    /* Starting exactly at the end: a zero-length (short) frame, which
+     * ends the upload like any short one (DFU 1.1 6.2). */
+    if (addr < FLASH_BASE_ADDR || addr > memmap.flash_end)
         return fail(errADDRESS);
     uint32_t len = memmap.flash_end - addr;
     if (len > s->wLength)
@@ -226,9 +251,12 @@ static bool upload(const struct usb_setup *s)
     return true;
 }
 
-/* The states ABORT is valid in (DFU 1.1 state diagram). */
-#define ABORT_STATES (1u << dfuIDLE | 1u << dfuDNLOAD_SYNC | 1u << dfuDNLOAD_IDLE | \
-                      1u << dfuMANIFEST_SYNC | 1u << dfuUPLOAD_IDLE)
+/* The states ABORT is valid in (DFU 1.1 state diagram, appendix A.2).
+ * DNLOAD-SYNC and MANIFEST-SYNC take GETSTATUS and GETSTATE only; ST's
+ * own stack also takes ABORT there, but no client needs it: dfu-util 0.11
+ * and pydfu answer every DNLOAD with GETSTATUS, and start a session with
+ * GETSTATUS before any ABORT. */
+#define ABORT_STATES (1u << dfuIDLE | 1u << dfuDNLOAD_IDLE | 1u << dfuUPLOAD_IDLE)
 
 static bool abort_request(void)
 {
@@ -238,6 +266,7 @@ static bool abort_request(void)
     if (st)
         return fail(st);
     d.state = dfuIDLE;
+    d.xfer = 0;
     return true;
 }
 

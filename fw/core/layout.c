@@ -1,6 +1,7 @@
 #include "layout.h"
 
 #include "memmap.h"
+#include "port.h"
 
 static char *put_text(char *p, const char *s)
 {
@@ -35,14 +36,32 @@ static char *put_segment(char *p, uint32_t bytes, char type)
     return p;
 }
 
+/* "0x" and eight upper-case hex digits, as ST's layouts spell addresses. */
+static char *put_hex32(char *p, uint32_t v)
+{
+    *p++ = '0';
+    *p++ = 'x';
+    for (int shift = 28; shift >= 0; shift -= 4) {
+        unsigned nibble = v >> shift & 15u;
+        *p++ = (char)(nibble < 10 ? '0' + nibble : 'A' - 10 + nibble);
+    }
+    return p;
+}
+
 /* dfu-util keeps only the low three bits of the type letter (1 readable,
- * 2 erasable, 4 writeable), so '`' (0x60) is "no access" and 'f' is
- * erase+write without read-back. */
+ * 2 erasable, 4 writeable); UM0424 defines the letters a..g only. So a
+ * region with no access at all (the bootloader when nothing may be read)
+ * has no letter: it is left out and the layout starts at the application,
+ * 'f' = erase + write without read-back. */
 unsigned layout_string(char out[LAYOUT_MAX], bool readable)
 {
-    char *p = put_text(out, "@Internal Flash  /0x08000000/");
-    p = put_segment(p, memmap.app_base - 0x08000000u, readable ? 'a' : '`');
-    *p++ = ',';
+    char *p = put_text(out, "@Internal Flash  /");
+    p = put_hex32(p, readable ? FLASH_BASE_ADDR : memmap.app_base);
+    *p++ = '/';
+    if (readable) {
+        p = put_segment(p, memmap.app_base - FLASH_BASE_ADDR, 'a');
+        *p++ = ',';
+    }
     p = put_segment(p, memmap.flash_end - memmap.app_base, readable ? 'g' : 'f');
     *p = 0;
     return (unsigned)(p - out);

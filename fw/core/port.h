@@ -6,6 +6,7 @@
 #ifndef PORT_H
 #define PORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define FLASH_BASE_ADDR 0x08000000u
@@ -25,6 +26,10 @@ enum flash_result port_flash_program(uint32_t addr, uint16_t value);
 /* CRC-32 as the STM32 CRC unit computes it (ABI header). */
 void port_crc_reset(void);
 uint32_t port_crc_feed(const uint32_t *words, uint32_t count);
+
+/* Read-out protection (FLASH_OBR.RDPRT, RM0008 3.3.3 / PM0075 2.4.1)
+ * is active: the host must not read flash through us. */
+bool port_read_protected(void);
 
 /* Option bytes: back to read-out protection level 0; the chip then mass
  * erases itself at the next reset. Only called in UNPROTECT=1 builds. */

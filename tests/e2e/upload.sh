@@ -5,7 +5,7 @@
 set -u
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
-FW=$B/fw/bluepill/dfuboot.bin
+FW=${FW:-$B/fw/bluepill/dfuboot.bin} # FW=old.bin: check a fix against the old code
 need "$FW"
 FLASH=$WORK/flash.img
 
@@ -45,6 +45,27 @@ roundtrip() {
 for size in 1 1023 1024 1025 3000 10001; do
     roundtrip $size
 done
+# dfu-util -t T: blocks of T bytes (the last one shorter). AN3156: block n
+# is at pointer + (n - 2) * wTransferSize, the host's buffer length, so
+# both directions must give back the same bytes for every T.
+for t in 64 256 1000 1024; do
+    case="transfer_size_$t"
+    data=$WORK/data.t$t back=$WORK/back.t$t
+    filler 5000 "$((t * 3 + 5))" >"$data"
+    rm -f "$back"
+    if ! dfu_q board -a 0 -t "$t" -s 0x08008000 -D "$data"; then
+        fail "$case" "expected the download of 5000 bytes with -t $t to exit 0; it did not"$'\n'"$(show_out)"
+    elif ! cmp -s "$data" <(flash_bytes "$FLASH" $((0x8000)) 5000); then
+        fail "$case" "expected the flash file at 0x08008000 to equal the -t $t download; $(cmp "$data" <(flash_bytes "$FLASH" $((0x8000)) 5000) 2>&1 | head -1)"
+    elif ! dfu_q board -a 0 -t "$t" -s 0x08008000:5000 -U "$back"; then
+        fail "$case" "expected the upload of 5000 bytes with -t $t to exit 0; it did not"$'\n'"$(show_out)"
+    elif ! cmp -s "$data" "$back"; then
+        fail "$case" "expected the -t $t upload to equal the download; $(cmp "$data" "$back" 2>&1 | head -1)"
+    else
+        pass "$case (5000 bytes down and up, byte for byte)"
+    fi
+done
+
 # A start address that is neither page- nor block-aligned (half-word
 # aligned: flash is programmed in half-words).
 roundtrip 2500 0x08004102

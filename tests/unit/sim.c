@@ -68,9 +68,10 @@ void sim_put(uint32_t addr, const void *data, uint32_t len)
 }
 
 /* ---- port.h: memory and flash ---------------------------------------- */
+/* One past the last byte is a valid pointer to read nothing from. */
 const uint8_t *port_mem(uint32_t addr)
 {
-    return flash_at(addr, 1);
+    return flash_at(addr, 0);
 }
 
 uint32_t port_flash_kib(void)
@@ -143,6 +144,11 @@ uint32_t port_crc_feed(const uint32_t *words, uint32_t count)
 {
     ep.crc = crc32_soft(ep.crc, words, count);
     return ep.crc;
+}
+
+bool port_read_protected(void)
+{
+    return sim.rdp;
 }
 
 void port_read_unprotect(void)

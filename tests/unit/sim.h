@@ -21,6 +21,7 @@ struct sim {
     uint32_t erase_fail_at; /* page erase reports nothing and leaves this byte 0 */
     uint16_t stuck_bits;    /* bits that never clear when programming */
     long ops_left;          /* power cut: ops after this many are lost (-1 = none) */
+    bool rdp;               /* FLASH_OBR.RDPRT: read-out protection level 1 */
     /* Counters. */
     unsigned erases, programs, unprotects;
     uint32_t last_erase;

@@ -86,14 +86,75 @@ TEST(set_address_and_write_poll_timeouts)
     CHECK(memcmp(sim.flash + 0x2400, image, 1024) == 0, "block not written");
 }
 
-TEST(block_n_addresses_pointer_plus_n_minus_2_times_transfer_size)
+/* AN3156: "((wBlockNum - 2) * wTransferSize) + Address_Pointer, where
+ * wTransferSize is the length of the requested data buffer". */
+TEST(raw_dnload_block_3_of_64_bytes_lands_at_pointer_plus_64)
 {
     fresh();
     CHECK_EQ(dfuse_run(0x41, APP + 0x1000, true), 0);
-    CHECK_EQ(dfuse_run(0x41, APP + 0x1400, true), 0);
     CHECK_EQ(dfuse_run(0x21, APP + 0x1000, true), 0);
-    CHECK_EQ(dfu_block_run(3, image, 100), 0);
-    CHECK(memcmp(sim.flash + 0x3400, image, 100) == 0, "block 3 not at pointer + 1024");
+    CHECK_EQ(dfu_block_run(3, image, 64), 0);
+    CHECK(memcmp(sim.flash + 0x3040, image, 64) == 0, "block 3 not at pointer + 64");
+    CHECK_EQ(sim_word(APP + 0x1000), 0xFFFFFFFF); /* nothing at pointer + 0 */
+}
+
+/* One pointer, blocks 2, 3, 4... of wLength t, the last one shorter. */
+TEST(dnload_block_sequence_follows_the_hosts_transfer_size)
+{
+    static const uint16_t sizes[] = {64, 256, 1000, 1024};
+    for (unsigned k = 0; k < 4; k++) {
+        uint16_t t = sizes[k];
+        fresh();
+        for (uint32_t p = APP + 0x1000; p < APP + 0x1000 + 3000; p += 1024)
+            CHECK_EQ(dfuse_run(0x41, p, true), 0);
+        CHECK_EQ(dfuse_run(0x21, APP + 0x1000, true), 0);
+        uint16_t block = 2;
+        for (uint32_t off = 0; off < 3000; off += t) {
+            uint16_t n = (uint16_t)(3000 - off < t ? 3000 - off : t);
+            CHECK_EQ(dfu_block_run(block++, image + off, n), 0);
+        }
+        CHECK(memcmp(sim.flash + 0x3000, image, 3000) == 0, "-t %u: flash differs", t);
+    }
+}
+
+/* dfu-util's upload: SET_ADDRESS, ABORT, UPLOAD 2, 3, ... with wLength
+ * min(-t, bytes left); a short block ends it. */
+TEST(upload_follows_the_hosts_transfer_size)
+{
+    static const uint16_t sizes[] = {64, 256, 1000, 1024};
+    static uint8_t got[5000];
+    for (unsigned k = 0; k < 4; k++) {
+        uint16_t t = sizes[k];
+        fresh();
+        for (unsigned i = 0; i < 64 * 1024; i++)
+            sim.flash[i] = (uint8_t)(i * 7 ^ i >> 9);
+        CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+        CHECK_EQ(dfu_abort(), 0);
+        uint32_t total = 0;
+        uint16_t block = 2;
+        while (total < 5000) {
+            uint16_t n = (uint16_t)(5000 - total < t ? 5000 - total : t);
+            int r = dfu_upload(block++, got + total, n);
+            CHECK_EQ(r, n);
+            if (r != n)
+                break;
+            total += n;
+        }
+        CHECK(memcmp(got, sim.flash + 0x2000, 5000) == 0, "-t %u: upload differs", t);
+    }
+}
+
+TEST(upload_at_the_end_of_flash_is_a_zero_length_frame)
+{
+    uint8_t got[64];
+    fresh();
+    CHECK_EQ(dfuse_run(0x21, 0x08010000, true), 0); /* 64 KiB part: the end */
+    CHECK_EQ(dfu_abort(), 0);
+    CHECK_EQ(dfu_upload(2, got, 64), 0);
+    CHECK_EQ(dfu_state(), dfuIDLE);
+    status();
+    CHECK_EQ(st[0], DFU_OK);
+    CHECK_EQ(st[4], dfuIDLE);
 }
 
 TEST(full_download_holds_vectors_until_abort)
@@ -273,7 +334,9 @@ TEST(upload_blocks_and_short_end)
         CHECK(memcmp(got, sim.flash + 0xF000 + (b - 2) * 1024, 1024) == 0, "block %u", b);
         CHECK_EQ(dfu_state(), dfuUPLOAD_IDLE);
     }
-    CHECK_EQ(dfu_upload(6, got, 1024), SIM_STALL); /* past the end of flash */
+    CHECK_EQ(dfu_upload(6, got, 1024), 0); /* at the end of flash: nothing */
+    CHECK_EQ(dfu_state(), dfuIDLE);
+    CHECK_EQ(dfu_upload(7, got, 1024), SIM_STALL); /* past it */
     expect_error(errADDRESS);
     CHECK_EQ(dfuse_run(0x21, 0x08000000, true), 0); /* the bootloader reads back */
     CHECK_EQ(dfu_abort(), 0);
@@ -285,9 +348,62 @@ TEST(upload_block_zero_lists_the_commands)
 {
     uint8_t got[16];
     fresh();
-    CHECK_EQ(dfu_upload(0, got, 16), 4);
-    CHECK(memcmp(got, "\x00\x21\x41\x92", 4) == 0, "command list");
+    CHECK_EQ(dfu_upload(0, got, 16), 3); /* no READ UNPROTECT: refused here */
+    CHECK(memcmp(got, "\x00\x21\x41", 3) == 0, "command list");
     CHECK_EQ(dfu_state(), dfuIDLE);
+}
+
+/* DFU 1.1 appendix A.2: in dfuDNLOAD-SYNC and dfuMANIFEST-SYNC only
+ * GETSTATUS and GETSTATE are valid; anything else stalls (dfuERROR). */
+TEST(abort_in_dnload_sync_stalls_and_runs_nothing)
+{
+    fresh();
+    memset(sim.flash + 0x2400, 0x77, 1024);
+    CHECK_EQ(dfuse_cmd(0x41, APP + 0x400, true), 5);
+    CHECK_EQ(dfu_state(), dfuDNLOAD_SYNC);
+    CHECK_EQ(dfu_abort(), SIM_STALL);
+    expect_error(errSTALLEDPKT);
+    CHECK_EQ(sim.erases, 0);
+    CHECK_EQ(sim.flash[0x2400], 0x77);
+}
+
+TEST(abort_in_manifest_sync_stalls)
+{
+    fresh();
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_dnload(2, 0, 0), 0);
+    CHECK_EQ(dfu_state(), dfuMANIFEST_SYNC);
+    CHECK_EQ(dfu_abort(), SIM_STALL);
+    status();
+    CHECK_EQ(st[4], dfuERROR);
+    CHECK_EQ(st[0], errSTALLEDPKT);
+    CHECK(!dfu_leave_requested(), "left after a refused ABORT");
+}
+
+/* RDP level 1: code running from flash still reads it, so the bootloader
+ * itself must refuse: errTARGET (as an UPLOAD=0 build), unreadable layout. */
+TEST(read_protection_refuses_upload_and_hides_the_layout)
+{
+    uint8_t got[128];
+    fresh();
+    sim.rdp = true;
+    CHECK_EQ(dfuse_run(0x21, APP, true), 0);
+    CHECK_EQ(dfu_abort(), 0);
+    CHECK_EQ(dfu_upload(2, got, 64), SIM_STALL);
+    expect_error(errTARGET);
+    CHECK_EQ(dfuse_run(0x21, 0x08000000, true), 0);
+    CHECK_EQ(dfu_abort(), 0);
+    CHECK_EQ(dfu_upload(2, got, 64), SIM_STALL);
+    expect_error(errTARGET);
+    int n = sim_ctrl_in(0x80, 6, 0x0304, 0x0409, 128, got);
+    CHECK(n > 2, "layout string: %d", n);
+    char text[64] = {0};
+    for (int i = 0; 2 + 2 * i < n && i < 63; i++)
+        text[i] = (char)got[2 + 2 * i];
+    CHECK(strcmp(text, "@Internal Flash  /0x08002000/56*001Kf") == 0, "layout %s", text);
+    CHECK_EQ(dfu_upload(0, got, 16), 3); /* GET lists commands, reads no flash */
+    sim.rdp = false;
+    CHECK_EQ(dfu_upload(2, got, 64), 64);
 }
 
 TEST(set_interface_drops_the_session)

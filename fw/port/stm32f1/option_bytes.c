@@ -84,3 +84,9 @@ void port_read_unprotect(void)
 {
     option_write(FLASH_RDP_LEVEL0, 0xFFFFFFFFu);
 }
+
+/* RM0008 3.3.3 / PM0075 2.4.1: RDPRT reads 1 while level 1 is active. */
+bool port_read_protected(void)
+{
+    return FLASH_OBR & FLASH_OBR_RDPRT;
+}
