@@ -34,7 +34,7 @@ static struct {
     unsigned out_got;
     unsigned replied; /* the handler called usbc_reply/usbc_receive */
     unsigned class_request;
-    unsigned new_address; /* applied after the status stage */
+    unsigned new_address; /* 0x80 | address: applied after the status stage */
     uint8_t configuration;
 } c;
 
@@ -84,27 +84,46 @@ static void send_next(void)
     c.in_left -= n;
 }
 
+/* GET_STATUS, CLEAR/SET_FEATURE name a recipient that must exist, or the
+ * request is a Request Error (USB 2.0 9.4.5): the device, interface 0,
+ * endpoint 0 (either direction: the only endpoint we have). */
+static bool exists(const struct usb_setup *s)
+{
+    switch (s->bmRequestType & 0x1F) {
+    case 0:
+    case 1:
+        return s->wIndex == 0;
+    case 2:
+        return (s->wIndex & 0xFF7F) == 0;
+    default:
+        return false;
+    }
+}
+
 static bool standard_request(const struct usb_setup *s)
 {
     static const uint8_t zero[2];
     switch (s->bRequest) {
     case GET_STATUS: /* not self-powered, no remote wakeup, not halted */
         usbc_reply(zero, 2);
-        return true;
+        return exists(s);
     case CLEAR_FEATURE:
     case SET_FEATURE: /* only ENDPOINT_HALT on endpoint 0, a no-op there */
         return s->bmRequestType == 0x02 && s->wValue == 0 && (s->wIndex & 0x7F) == 0;
-    case SET_ADDRESS:
-        c.new_address = (uint8_t)s->wValue;
+    case SET_ADDRESS: /* 0 too: back to the default state (USB 2.0 9.4.6) */
+        c.new_address = 0x80u | s->wValue; /* the flag makes address 0 count */
         return s->wValue < 128;
     case GET_DESCRIPTOR:
         return desc_get(s);
     case GET_CONFIGURATION:
         usbc_reply(&c.configuration, 1);
         return true;
-    case SET_CONFIGURATION:
+    case SET_CONFIGURATION: /* USB 2.0 9.4.7: a bad value is a Request Error */
+        if (s->wValue > 1)
+            return false;
         c.configuration = (uint8_t)s->wValue;
-        return s->wValue <= 1;
+        dfu_reset(); /* a new host session: forget an unfinished one */
+        return true;
     case GET_INTERFACE:
         usbc_reply(zero, 1);
         return s->wIndex == 0;
@@ -156,7 +175,7 @@ void usbc_on_setup(void)
     c.phase = IDLE;
     c.replied = false;
     c.class_request = false;
-    c.new_address = 0;
+    c.new_address = 0; /* a transfer cut short by this SETUP changes nothing */
     if (n != sizeof raw)
         return stall();
     parse_setup(raw);
@@ -182,7 +201,7 @@ static void finish(void)
 {
     c.phase = IDLE;
     if (c.new_address)
-        port_usb_set_address(c.new_address);
+        port_usb_set_address((uint8_t)(c.new_address & 0x7Fu));
     c.new_address = 0;
     if (c.class_request)
         dfu_status_done();
@@ -211,6 +230,18 @@ void usbc_on_out(void)
     port_ep0_read(0, 0);
     if (c.phase == IN_DATA || c.phase == STATUS_OUT)
         finish();
+}
+
+/* RM0008 23.4.2: a SETUP sets STAT_TX and STAT_RX to NAK "to let software
+ * decide" what follows. An IN completion the port sees together with it
+ * is the old transfer's: a completed status stage still counts (the host
+ * has its ZLP: apply the address, run the DFU op), but another data packet
+ * armed now would lift that NAK with stale data. */
+void usbc_on_in_before_setup(void)
+{
+    if (c.phase == STATUS_IN)
+        finish();
+    c.phase = IDLE;
 }
 
 void usbc_on_in(void)

@@ -301,6 +301,21 @@ bool sim_stalled(void)
     return ep.stalled;
 }
 
+bool sim_tx_armed(void)
+{
+    return ep.tx_armed;
+}
+
+void sim_in_taken(void)
+{
+    ep.tx_armed = false;
+}
+
+unsigned sim_tx_len(void)
+{
+    return ep.tx_len;
+}
+
 bool sim_rx_armed(void)
 {
     return ep.rx_armed;

@@ -49,6 +49,9 @@ void sim_bus_reset(void);
 bool sim_setup(uint8_t bm, uint8_t req, uint16_t value, uint16_t index, uint16_t length);
 void sim_setup_raw(const uint8_t *pkt, unsigned len);
 bool sim_stalled(void);
+bool sim_tx_armed(void);
+void sim_in_taken(void); /* the host read the armed IN packet (STAT_TX -> NAK) */
+unsigned sim_tx_len(void);
 bool sim_rx_armed(void);
 uint8_t sim_address(void);
 /* Last protocol violation seen by the simulated host (0 if none). */

@@ -261,6 +261,87 @@ TEST(zlp_ends_a_reply_on_a_packet_boundary)
     CHECK_EQ(st[4], dfuIDLE);
 }
 
+/* USB 2.0 9.4.6: "If the specified device address is 0, the device
+ * shall enter the Default state" - address 0 must be applied too. */
+TEST(set_address_zero_applies_address_zero)
+{
+    fresh();
+    CHECK_EQ(sim_ctrl_out(0x00, 5, 42, 0, 0, 0), 0);
+    CHECK_EQ(sim_address(), 42);
+    CHECK_EQ(sim_ctrl_out(0x00, 5, 0, 0, 0, 0), 0);
+    CHECK_EQ(sim_address(), 0);
+}
+
+/* USB 2.0 9.4.7: "If the specified configuration value ... does not match
+ * ... the device responds with a Request Error" - and keeps its state. */
+TEST(bad_set_configuration_changes_nothing)
+{
+    fresh();
+    CHECK_EQ(sim_ctrl_out(0x00, 9, 1, 0, 0, 0), 0);
+    CHECK_EQ(sim_ctrl_out(0x00, 9, 2, 0, 0, 0), SIM_STALL);
+    CHECK_EQ(sim_ctrl_in(0x80, 8, 0, 0, 1, buf), 1);
+    CHECK_EQ(buf[0], 1);
+    CHECK_EQ(usbc_configuration(), 1);
+}
+
+/* USB 2.0 9.4.5: "If an interface or an endpoint is specified that does
+ * not exist, then the device responds with a Request Error." */
+TEST(get_status_of_a_missing_endpoint_or_interface_stalls)
+{
+    fresh();
+    CHECK_EQ(sim_ctrl_in(0x82, 0, 0, 0x00, 2, buf), 2); /* endpoint 0 OUT */
+    CHECK_EQ(sim_ctrl_in(0x82, 0, 0, 0x80, 2, buf), 2); /* endpoint 0 IN */
+    CHECK_EQ(sim_ctrl_in(0x82, 0, 0, 0x81, 2, buf), SIM_STALL);
+    CHECK_EQ(sim_ctrl_in(0x82, 0, 0, 0x01, 2, buf), SIM_STALL);
+    CHECK_EQ(sim_ctrl_in(0x81, 0, 0, 0, 2, buf), 2); /* interface 0 */
+    CHECK_EQ(sim_ctrl_in(0x81, 0, 0, 1, 2, buf), SIM_STALL);
+    CHECK_EQ(sim_ctrl_in(0x80, 0, 0, 0, 2, buf), 2);
+}
+
+/* RM0008 23.4.2: a SETUP sets STAT_TX to NAK. An IN completion seen in
+ * the same poll belongs to the transfer the SETUP ends: no further data
+ * packet of it may be armed, and the new request is answered from its
+ * own first byte. */
+TEST(setup_before_a_pending_in_completion)
+{
+    fresh();
+    /* The layout string is 94 bytes: two packets. */
+    CHECK(sim_setup(0x80, 6, 0x0304, 0x0409, 255), "GET_DESCRIPTOR stalled");
+    CHECK(sim_tx_armed() && sim_tx_len() == 64, "first packet not armed");
+    sim_in_taken(); /* the host took it, then sent a new SETUP */
+    usbc_on_in_before_setup();
+    CHECK(!sim_tx_armed(), "a stale data packet was armed after the SETUP");
+    CHECK_EQ(get_desc(1, 0, 18), 18); /* the new request, whole */
+    CHECK_EQ(buf[0], 18);
+    CHECK_EQ(buf[1], 1);
+    /* A status stage the host completed still applies its address. */
+    CHECK(sim_setup(0x00, 5, 33, 0, 0), "SET_ADDRESS stalled");
+    sim_in_taken();
+    usbc_on_in_before_setup();
+    CHECK_EQ(sim_address(), 33);
+    CHECK_EQ(get_desc(1, 0, 18), 18);
+}
+
+/* A status stage cut short by a SETUP never happened: no address. */
+TEST(setup_cancels_an_unfinished_set_address)
+{
+    fresh();
+    CHECK(sim_setup(0x00, 5, 33, 0, 0), "SET_ADDRESS stalled");
+    CHECK_EQ(get_desc(1, 0, 18), 18);
+    CHECK_EQ(sim_address(), 0);
+}
+
+/* A bus reset ends the transfer in flight: its status stage never counts. */
+TEST(bus_reset_ends_the_transfer_in_flight)
+{
+    fresh();
+    CHECK(sim_setup(0x00, 5, 33, 0, 0), "SET_ADDRESS stalled");
+    sim_bus_reset();
+    usbc_on_in(); /* a completion from before the reset, if a port sent one */
+    CHECK_EQ(sim_address(), 0);
+    CHECK_EQ(get_desc(1, 0, 18), 18);
+}
+
 int main(void)
 {
     return run_tests();

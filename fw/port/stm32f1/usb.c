@@ -38,7 +38,8 @@ static void endpoints_reset(void)
     USB_PMA(BT_ADDR0_RX) = EP0_RX_BUF;
     USB_PMA(BT_COUNT0_RX) = USB_COUNT_RX_64;
     uint32_t r = USB_EP0R;
-    USB_EP0R = USB_EP_TYPE_CONTROL | USB_EP_CTR_RX | USB_EP_CTR_TX |
+    /* CTR_RX/CTR_TX written 0: a transfer from before the reset is over. */
+    USB_EP0R = USB_EP_TYPE_CONTROL |
                ((r ^ (USB_EP_RX_VALID | USB_EP_TX_NAK)) & (USB_EP_STAT_RX | USB_EP_STAT_TX));
     USB_DADDR = USB_DADDR_EF;
     rx_pending = false;
@@ -112,7 +113,10 @@ static void endpoint0_events(void)
     uint32_t r = USB_EP0R;
     if (r & USB_EP_CTR_TX) {
         ep0_write(USB_EP_CTR_TX, 0, 0);
-        usbc_on_in();
+        if ((r & (USB_EP_CTR_RX | USB_EP_SETUP)) == (USB_EP_CTR_RX | USB_EP_SETUP))
+            usbc_on_in_before_setup();
+        else
+            usbc_on_in();
     }
     if (r & USB_EP_CTR_RX) {
         rx_pending = true;
@@ -134,6 +138,7 @@ void usb_poll(void)
         USB_ISTR = 0xFFFFu & ~USB_ISTR_RESET; /* rc_w0: clears RESET only */
         endpoints_reset();
         usbc_on_reset();
+        return; /* CTR seen with it is from before the reset: drop it */
     }
     if (istr & USB_ISTR_CTR)
         endpoint0_events();
