@@ -7,7 +7,7 @@
 set -u
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
-FW=$B/fw/bluepill/dfuboot.bin
+FW=${ENTRY_FW:-$B/fw/bluepill/dfuboot.bin} # ENTRY_FW: check another build
 APP=$B/app/bluepill/blinky.stamped.bin
 RAW=$B/app/bluepill/blinky.bin
 REBOOT=$B/app/bluepill-reboot/blinky.stamped.bin
@@ -67,6 +67,28 @@ else
     fail pin_dfu_mode_reads_back_app "expected dfu-util to upload the application unchanged in pin DFU mode"$'\n'"$(show_out)"
 fi
 vb_stop valid
+
+# --- leaving on a board with a fixed D+ pull-up (bluepill): the host must see
+# the device go (RM0008 9.1.11: PA12 belongs to the USB block while it is
+# enabled, so the firmware stops it before driving D+ low), then the reset,
+# then the bootloader again (BOOT1 still high).
+vb_start leave --part f103c8 --quiet-gpio --flash "$WORK/valid.flash" --pin PB2=1
+if vb_wait leave "usb enumerated" 20; then
+    vb_mark leave
+    dfu_q leave -a 0 -s "0x08002000:leave" -D "$APP"
+    # (dfu-util's own imports log "usb enumerated" too: wait for the reset.)
+    if vb_wait leave "reset \(SYSRESETREQ\)" 20 && sleep 0.5 &&
+        vb_since leave | grep -E "usb disconnect|reset \(|usb enumerated" |
+        sed -n '/usb disconnect\|reset (/,$p' | head -3 | tr '\n' ' ' |
+        grep -qE "usb disconnect.*reset \(SYSRESETREQ\).*usb enumerated"; then
+        pass leave_disconnects_before_reset
+    else
+        fail leave_disconnects_before_reset "expected 'usb disconnect', 'reset (SYSRESETREQ)', 'usb enumerated' in that order after :leave"$'\n'"$(show_out)"
+    fi
+else
+    fail leave_disconnects_before_reset "the board did not enumerate"
+fi
+vb_stop leave
 
 # --- the magic: blinky's reboot variant blinks 4 times, leaves the magic in
 # BKP_DR1 and resets; the bootloader then stays in DFU mode.
