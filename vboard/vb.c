@@ -451,6 +451,10 @@ struct vb *vb_new(const struct vb_opts *opt)
     vb->systick = systick_new(vb, vb->nvic);
     vb->crc = crc_new(vb);
     vb->iwdg = iwdg_new(vb, !flash_wdg_sw(vb->flash));
+    if (opt->lsi_hz)
+        iwdg_set_lsi_hz(vb->iwdg, opt->lsi_hz);
+    if (opt->no_hse)
+        rcc_set_hse_hz(vb->rcc, 0);
     vb->dbgmcu = dbgmcu_new(vb, p->flash_size > 128 * 1024);
     vb->dwt = dwt_new(vb);
     vb_mmio(vb, "sysmem", 0x1FFFF000, 0x800, sysmem_read, sysmem_write, vb);
