@@ -27,9 +27,9 @@
  * passed (false), the watchdog fed throughout. A zero bit never matches: that is
  * delay_ms. SysTick counts real clock cycles, which vboard models too; it
  * is left stopped, as at reset (RVR and CVR have no defined reset value). */
-static bool wait_cr(uint32_t bit, uint32_t ms, uint32_t sysclk_hz)
+static bool wait_cr(uint32_t bit, uint32_t ms, uint32_t cycles_per_ms)
 {
-    SYST_RVR = sysclk_hz / 1000u - 1u;
+    SYST_RVR = cycles_per_ms - 1u;
     SYST_CVR = 0;
     SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_ENABLE;
     while (!(RCC_CR & bit)) {
@@ -43,7 +43,7 @@ static bool wait_cr(uint32_t bit, uint32_t ms, uint32_t sysclk_hz)
 
 void delay_ms(uint32_t ms, uint32_t sysclk_hz)
 {
-    (void)wait_cr(0, ms, sysclk_hz);
+    (void)wait_cr(0, ms, sysclk_hz / 1000u);
 }
 
 /* No crystal, or a PLL that does not lock: stay on the HSI and blink the
@@ -68,13 +68,13 @@ static void clock_failed(void)
 void clock_init_72mhz(void)
 {
     RCC_CR |= RCC_CR_HSEON;
-    if (!wait_cr(RCC_CR_HSERDY, START_TIMEOUT_MS, HSI_HZ))
+    if (!wait_cr(RCC_CR_HSERDY, START_TIMEOUT_MS, HSI_HZ / 1000u))
         clock_failed();
     FLASH_ACR = FLASH_ACR_PRFTBE | FLASH_ACR_LATENCY_2;
     RCC_CFGR = RCC_CFGR_PLLSRC_HSE | PLL_PREDIV | RCC_CFGR_PLLMUL(SYSCLK_HZ / PLL_IN_HZ) |
                RCC_CFGR_PPRE1_DIV2;
     RCC_CR |= RCC_CR_PLLON;
-    if (!wait_cr(RCC_CR_PLLRDY, START_TIMEOUT_MS, HSI_HZ))
+    if (!wait_cr(RCC_CR_PLLRDY, START_TIMEOUT_MS, HSI_HZ / 1000u))
         clock_failed();
     RCC_CFGR |= RCC_CFGR_SW_PLL;
     while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != RCC_CFGR_SWS_PLL)
