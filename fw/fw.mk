@@ -130,4 +130,4 @@ $(UNIT_DIR)/test_options: tests/unit/test_options.c $(UNIT_CORE) $(UNIT_SUPPORT)
 	  $< $(UNIT_CORE) $(UNIT_SUPPORT) -o $@
 
 TEST_DEPS += $(UNIT_BINS) $(FW_BUDGET_ELF)
-TEST_SUITES += $(UNIT_BINS) 'tests/unit/size_budget.sh --check $(FW_BUDGET_ELF)'
+TEST_SUITES += $(UNIT_BINS) 'tests/unit/size_budget.sh --check $(FW_BUDGET_ELF)' tests/unit/hse_check.sh

@@ -50,7 +50,7 @@
 #define OB_BASE 0x1FFFF800u
 #define FLASH_IRQ 4
 
-enum op_kind { OP_PROG, OP_PAGE_ERASE, OP_MASS_ERASE, OP_OB_PROG, OP_OB_ERASE };
+enum op_kind { OP_PROG, OP_PAGE_ERASE, OP_MASS_ERASE, OP_OB_PROG, OP_OB_ERASE, OP_RDP_MASS_ERASE };
 
 struct op {
     enum op_kind kind;
@@ -367,14 +367,16 @@ static void complete_head(struct flash *f)
         break;
     }
     case OP_OB_ERASE:
-        /* PM0075 2.4.1: erasing the option bytes while read protection is
-         * on also mass-erases the main flash (no read-out of the code). */
-        if (o->value) {
-            memset(f->array, 0xFF, f->size);
-            land(f, 0, f->size);
-        }
+        /* PM0075 2.4.1: erasing the option bytes leaves RDP = 0xFF, still
+         * level 1; main flash is erased only when RDP = 0xA5 is programmed
+         * (OP_RDP_MASS_ERASE). */
         memset(ob, 0xFF, FLASH_OB_SIZE);
-        vb_trace(f->vb, "flash", "option bytes erased%s", o->value ? " (with main flash)" : "");
+        vb_trace(f->vb, "flash", "option bytes erased");
+        break;
+    case OP_RDP_MASS_ERASE:
+        memset(f->array, 0xFF, f->size);
+        land(f, 0, f->size);
+        vb_event(f->vb, "flash: read protection removal: main flash mass-erased (PM0075 2.4.1)");
         break;
     }
     f->sr |= SR_EOP;
@@ -474,8 +476,7 @@ static void start_erase(struct flash *f)
             f->cr &= ~CR_STRT;
             return;
         }
-        bool rdp = f->obr & 2;
-        enqueue(f, OP_OB_ERASE, OB_BASE, rdp, FLASH_ERASE_NS * (rdp ? 2 : 1));
+        enqueue(f, OP_OB_ERASE, OB_BASE, 0, FLASH_ERASE_NS);
     } else {
         vb_violation(f->vb, "flash", "RM0008 3.4.5 STRT", "STRT set without PER, MER or OPTER");
         f->cr &= ~CR_STRT;
@@ -621,5 +622,13 @@ static void ob_write(void *model, uint32_t off, uint32_t value, unsigned size)
         update_irq(f);
         return;
     }
+    /* PM0075 2.4.1, disabling read protection: erase the option bytes (RDP
+     * reads 0xFF: still protected), then "program the correct RDP code
+     * 0x00A5 to unprotect the memory. This operation first forces a Flash
+     * mass erase"; the option bytes load at the next reset. The erase
+     * ignores write protection. Code still running from main flash then
+     * fetches erased words once the stall ends, as on silicon. */
+    if (off == 0 && (uint8_t)value == 0xA5 && (f->obr & 2))
+        enqueue(f, OP_RDP_MASS_ERASE, FLASH_BASE, 0, FLASH_ERASE_NS);
     enqueue(f, OP_OB_PROG, OB_BASE + off, (uint16_t)value, FLASH_PROG_NS);
 }

@@ -15,12 +15,13 @@
 #define RLR 0x8
 #define SR 0xC
 
-#define PVU_NS (5ull * 1000000000ull / IWDG_LSI_HZ) /* "up to 5 RC 40 kHz cycles" */
+#define PVU_NS(w) (5ull * 1000000000ull / (w)->lsi_hz) /* "up to 5 RC 40 kHz cycles" */
 
 struct iwdg {
     struct vb *vb;
     bool running, unlocked;
     uint32_t pr, rlr;
+    uint32_t lsi_hz;
     uint64_t pvu_until, rvu_until;
     uint64_t deadline; /* when the down-counter reaches 0 */
     bool armed;        /* an expiry event is queued at armed_at */
@@ -59,7 +60,7 @@ static void expire(void *p)
 static void reload(struct iwdg *w)
 {
     unsigned div = 4u << (w->pr > 6 ? 6 : w->pr);
-    uint64_t ns = ((uint64_t)w->rlr + 1) * div * 1000000000ull / IWDG_LSI_HZ;
+    uint64_t ns = ((uint64_t)w->rlr + 1) * div * 1000000000ull / w->lsi_hz;
     w->deadline = vb_now_ns(w->vb) + ns;
     arm(w);
 }
@@ -110,10 +111,10 @@ static void iwdg_write(void *model, uint32_t off, uint32_t value, unsigned size)
         }
         if ((off & ~3u) == PR) {
             w->pr = reg_put(w->pr, off, value, size) & 7;
-            w->pvu_until = now + PVU_NS;
+            w->pvu_until = now + PVU_NS(w);
         } else {
             w->rlr = reg_put(w->rlr, off, value, size) & 0xFFF;
-            w->rvu_until = now + PVU_NS;
+            w->rvu_until = now + PVU_NS(w);
         }
         return;
     case SR:
@@ -125,6 +126,7 @@ static void iwdg_write(void *model, uint32_t off, uint32_t value, unsigned size)
 struct iwdg *iwdg_new(struct vb *vb, bool hw)
 {
     struct iwdg *w = calloc(1, sizeof *w);
+    w->lsi_hz = IWDG_LSI_HZ;
     w->vb = vb;
     vb_mmio(vb, "IWDG", 0x40003000, 0x400, iwdg_read, iwdg_write, w);
     iwdg_reset(w, hw);
@@ -141,5 +143,7 @@ void iwdg_reset(struct iwdg *w, bool hw)
     if (hw)
         reload(w);
 }
+
+void iwdg_set_lsi_hz(struct iwdg *w, uint32_t hz) { w->lsi_hz = hz; }
 
 void iwdg_free(struct iwdg *w) { free(w); }

@@ -7,12 +7,15 @@
 
 struct iwdg;
 
-#define IWDG_LSI_HZ 40000u
+#define IWDG_LSI_HZ 40000u /* default; DS5319 fLSI 30..60 kHz (--lsi-hz) */
 
 /* hw: option byte WDG_SW = 0, the watchdog runs from reset (19.3.2). */
 struct iwdg *iwdg_new(struct vb *vb, bool hw);
 void iwdg_reset(struct iwdg *w, bool hw);
 void iwdg_free(struct iwdg *w);
+/* The LSI frequency of this chip (vboard --lsi-hz): the IWDG timeouts
+ * scale with it. */
+void iwdg_set_lsi_hz(struct iwdg *w, uint32_t hz);
 bool iwdg_running(const struct iwdg *w);
 
 #endif

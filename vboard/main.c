@@ -34,6 +34,8 @@ static void usage(FILE *f)
             "  --fast              no wall-clock pacing\n"
             "  --app-base ADDR     report \"app start\" at/above ADDR (default 0x08002000)\n"
             "  --hw-iwdg           option byte WDG_SW = 0: IWDG runs from reset\n"
+            "  --no-hse            no crystal (or a dead one): HSERDY never sets\n"
+            "  --lsi-hz N          LSI frequency, 30000..60000 (DS5319 fLSI; default 40000)\n"
             "  --exit-after SEC    stop after SEC seconds of virtual time\n"
             "  --quiet-gpio        no \"gpio Pxn=v\" lines\n"
             "Signals: SIGTERM/SIGINT stop cleanly; SIGUSR1 presses the reset button.\n");
@@ -145,13 +147,14 @@ int main(int argc, char **argv)
     memset(o.pin_level, -1, sizeof o.pin_level);
     bool uid_given = false;
     enum { O_PART = 256, O_BOARD, O_FLASH, O_PORT, O_UID, O_PIN, O_TRACE, O_STRICT, O_REALTIME,
-           O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP };
+           O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP, O_NOHSE, O_LSIHZ };
     static const struct option lo[] = {
         {"part", 1, 0, O_PART}, {"board", 1, 0, O_BOARD}, {"flash", 1, 0, O_FLASH},
         {"port", 1, 0, O_PORT}, {"uid", 1, 0, O_UID}, {"pin", 1, 0, O_PIN},
         {"trace", 1, 0, O_TRACE}, {"strict", 0, 0, O_STRICT}, {"realtime", 0, 0, O_REALTIME},
         {"fast", 0, 0, O_FAST}, {"app-base", 1, 0, O_APPBASE}, {"hw-iwdg", 0, 0, O_HWIWDG},
         {"exit-after", 1, 0, O_EXIT}, {"quiet-gpio", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP},
+        {"no-hse", 0, 0, O_NOHSE}, {"lsi-hz", 1, 0, O_LSIHZ},
         {0, 0, 0, 0},
     };
     int c;
@@ -240,6 +243,19 @@ int main(int argc, char **argv)
         case O_HWIWDG: o.hw_iwdg = true; break;
         case O_EXIT: o.exit_after_s = strtod(optarg, NULL); break;
         case O_QUIET: o.quiet_gpio = true; break;
+        case O_NOHSE: o.no_hse = true; break;
+        case O_LSIHZ: {
+            char *end;
+            unsigned long hz = strtoul(optarg, &end, 10);
+            /* DS5319 "LSI oscillator characteristics": fLSI 30 / 40 / 60 kHz
+             * (min / typ / max). */
+            if (*end || hz < 30000 || hz > 60000) {
+                fprintf(stderr, "vboard: --lsi-hz wants 30000..60000 (DS5319 fLSI range), got %s\n", optarg);
+                return 2;
+            }
+            o.lsi_hz = (uint32_t)hz;
+            break;
+        }
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -49,7 +49,6 @@
 #define CSR_FLAGS 0xFC000000u
 
 #define HSI_HZ 8000000u
-#define HSE_HZ 8000000u /* every supported board has an 8 MHz crystal */
 
 enum osc { OSC_HSI, OSC_HSE, OSC_PLL, OSC_LSI, OSC_LSE, OSC_N };
 
@@ -57,6 +56,7 @@ struct rcc {
     struct vb *vb;
     uint32_t cr, cfgr, cir, apb2rstr, apb1rstr, ahbenr, apb2enr, apb1enr, bdcr, csr;
     uint32_t hclk; /* cached: the board asks for it at every time query */
+    uint32_t hse_hz; /* 0: no crystal, HSERDY never sets */
     unsigned gen[OSC_N]; /* cancels pending "ready" callbacks */
     struct pend {
         struct rcc *r;
@@ -79,12 +79,15 @@ struct rcc *rcc_new(struct vb *vb)
 {
     struct rcc *r = calloc(1, sizeof *r);
     r->vb = vb;
+    r->hse_hz = 8000000u;
     vb_mmio(vb, "RCC", 0x40021000, 0x400, rcc_read, rcc_write, r);
     rcc_reset(r, RCC_RESET_POWER_ON);
     return r;
 }
 
 void rcc_free(struct rcc *r) { free(r); }
+
+void rcc_set_hse_hz(struct rcc *r, uint32_t hz) { r->hse_hz = hz; }
 
 void rcc_set_reset_hook(struct rcc *r, void (*fn)(void *, enum vb_clk), void *ctx)
 {
@@ -136,7 +139,7 @@ void rcc_reset(struct rcc *r, enum rcc_reset_kind kind)
 /* ---- Clock tree ----------------------------------------------------------- */
 static uint32_t pll_hz(const struct rcc *r)
 {
-    uint32_t in = (r->cfgr & CFGR_PLLSRC) ? HSE_HZ / ((r->cfgr & CFGR_PLLXTPRE) ? 2 : 1) : HSI_HZ / 2;
+    uint32_t in = (r->cfgr & CFGR_PLLSRC) ? r->hse_hz / ((r->cfgr & CFGR_PLLXTPRE) ? 2 : 1) : HSI_HZ / 2;
     uint32_t mul = ((r->cfgr & CFGR_PLLMUL_MASK) >> 18) + 2;
     if (mul > 16)
         mul = 16; /* 7.3.2: 1111 = x16 */
@@ -146,7 +149,7 @@ static uint32_t pll_hz(const struct rcc *r)
 uint32_t rcc_sysclk_hz(const struct rcc *r)
 {
     switch ((r->cfgr >> 2) & 3) { /* SWS */
-    case 1: return HSE_HZ;
+    case 1: return r->hse_hz;
     case 2: return pll_hz(r);
     default: return HSI_HZ;
     }
@@ -256,10 +259,15 @@ static void ready(void *p)
             r->cr |= CR_HSIRDY;
         break;
     case OSC_HSE:
+        if (!r->hse_hz) /* no crystal: HSEON stays without HSERDY */
+            return;
         if (r->cr & CR_HSEON)
             r->cr |= CR_HSERDY;
         break;
     case OSC_PLL:
+        /* A PLL without input never locks (HSE selected, no crystal). */
+        if ((r->cfgr & CFGR_PLLSRC) && !(r->cr & CR_HSERDY))
+            return;
         if (r->cr & CR_PLLON)
             r->cr |= CR_PLLRDY;
         break;

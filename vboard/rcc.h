@@ -8,11 +8,14 @@ struct rcc;
 
 enum rcc_reset_kind { RCC_RESET_POWER_ON, RCC_RESET_PIN, RCC_RESET_SOFTWARE, RCC_RESET_IWDG };
 
-/* Ready delays in virtual time (datasheet DS5319 orders of magnitude,
- * shortened for HSE so firmware with short start-up timeouts still works). */
+/* Ready delays in virtual time, DS5319 (STM32F103x8/B datasheet) 5.3.6
+ * and 5.3.7: tSU(HSI) 1-2 us (the max taken); tSU(HSE) 2 ms, the only
+ * figure given ("typ", VDD stabilized, 8 MHz crystal); tLOCK PLL 200 us
+ * (the max taken); tSU(LSI) 85 us (max). The slow end everywhere: firmware
+ * whose start-up timeouts pass here does not time out on typical silicon. */
 #define RCC_HSI_READY_NS 2000ull
-#define RCC_HSE_READY_NS 500000ull
-#define RCC_PLL_READY_NS 50000ull
+#define RCC_HSE_READY_NS 2000000ull
+#define RCC_PLL_READY_NS 200000ull
 #define RCC_LSI_READY_NS 85000ull
 #define RCC_LSE_READY_NS 500000000ull
 
@@ -21,6 +24,10 @@ struct rcc *rcc_new(struct vb *vb);
  * other resets keep BDCR and add their flag to CSR. */
 void rcc_reset(struct rcc *r, enum rcc_reset_kind kind);
 void rcc_free(struct rcc *r);
+
+/* The board's crystal: hz = 0 means none (--no-hse, or a dead crystal):
+ * HSEON then never gives HSERDY. Default 8 MHz, as on every board here. */
+void rcc_set_hse_hz(struct rcc *r, uint32_t hz);
 
 uint32_t rcc_sysclk_hz(const struct rcc *r);
 uint32_t rcc_hclk_hz(const struct rcc *r);

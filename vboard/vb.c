@@ -303,6 +303,13 @@ bool vb_usb_powered_down(const struct vb *vb)
     return usb_model_pdwn(v->usb);
 }
 
+static bool usb_owns_pins(const struct vb *vb)
+{
+    if (rcc_clock_enabled(vb->rcc, VB_CLK_USB))
+        return true;
+    return vb->usb && !usb_model_pdwn(vb->usb);
+}
+
 bool vb_dplus_pulled_up(const struct vb *vb)
 {
     bool pulled;
@@ -317,9 +324,13 @@ bool vb_dplus_pulled_up(const struct vb *vb)
         pulled = true;
         break;
     }
-    /* PA12 as a GPIO output driving 0 shorts D+ to ground; only possible
-     * while the transceiver is off (RM0008 23.4.2). */
-    if (vb_usb_powered_down(vb) && gpio_pin_driven(vb->gpio, 'A', 12) == 0)
+    /* PA12 as a GPIO output driving 0 shorts D+ to ground, but only while
+     * the USB block does not own the pin. RM0008 9.1.11, table "USB":
+     * "As soon as the USB is enabled, these pins [PA11/PA12] are
+     * automatically connected to the internal USB transceiver." "Enabled"
+     * is read strictly: the USB clock on (RCC_APB1ENR.USBEN), or the
+     * transceiver left powered (CNTR.PDWN = 0) when the clock went off. */
+    if (!usb_owns_pins(vb) && gpio_pin_driven(vb->gpio, 'A', 12) == 0)
         pulled = false;
     return pulled;
 }
@@ -440,6 +451,10 @@ struct vb *vb_new(const struct vb_opts *opt)
     vb->systick = systick_new(vb, vb->nvic);
     vb->crc = crc_new(vb);
     vb->iwdg = iwdg_new(vb, !flash_wdg_sw(vb->flash));
+    if (opt->lsi_hz)
+        iwdg_set_lsi_hz(vb->iwdg, opt->lsi_hz);
+    if (opt->no_hse)
+        rcc_set_hse_hz(vb->rcc, 0);
     vb->dbgmcu = dbgmcu_new(vb, p->flash_size > 128 * 1024);
     vb->dwt = dwt_new(vb);
     vb_mmio(vb, "sysmem", 0x1FFFF000, 0x800, sysmem_read, sysmem_write, vb);

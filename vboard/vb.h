@@ -74,8 +74,8 @@ bool vb_usb_powered_down(const struct vb *vb);
 /* Board: true while the host sees the device attached, from the board's
  * wiring (--board): D+ pull-up present (fixed resistor, or the board's
  * pull-up control pin in its "on" state) and D+ not held low by PA12 as a
- * GPIO output (only possible while the USB transceiver is powered down,
- * RM0008 23.4.2: enabling the macrocell connects the pins to it). */
+ * GPIO output (only possible while the USB block does not own PA12:
+ * clock off and transceiver powered down, RM0008 9.1.11 table "USB"). */
 bool vb_dplus_pulled_up(const struct vb *vb);
 /* Board: the system reset of RM0008 7.1.2 (SYSRESETREQ, IWDG, ...). */
 void vb_system_reset(struct vb *vb, const char *why);

@@ -7,7 +7,7 @@
 set -u
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
-FW=$B/fw/bluepill/dfuboot.bin
+FW=${ENTRY_FW:-$B/fw/bluepill/dfuboot.bin} # ENTRY_FW: check another build
 APP=$B/app/bluepill/blinky.stamped.bin
 RAW=$B/app/bluepill/blinky.bin
 REBOOT=$B/app/bluepill-reboot/blinky.stamped.bin
@@ -68,6 +68,28 @@ else
 fi
 vb_stop valid
 
+# --- leaving on a board with a fixed D+ pull-up (bluepill): the host must see
+# the device go (RM0008 9.1.11: PA12 belongs to the USB block while it is
+# enabled, so the firmware stops it before driving D+ low), then the reset,
+# then the bootloader again (BOOT1 still high).
+vb_start leave --part f103c8 --quiet-gpio --flash "$WORK/valid.flash" --pin PB2=1
+if vb_wait leave "usb enumerated" 20; then
+    vb_mark leave
+    dfu_q leave -a 0 -s "0x08002000:leave" -D "$APP"
+    # (dfu-util's own imports log "usb enumerated" too: wait for the reset.)
+    if vb_wait leave "reset \(SYSRESETREQ\)" 20 && sleep 0.5 &&
+        vb_since leave | grep -E "usb disconnect|reset \(|usb enumerated" |
+        sed -n '/usb disconnect\|reset (/,$p' | head -3 | tr '\n' ' ' |
+        grep -qE "usb disconnect.*reset \(SYSRESETREQ\).*usb enumerated"; then
+        pass leave_disconnects_before_reset
+    else
+        fail leave_disconnects_before_reset "expected 'usb disconnect', 'reset (SYSRESETREQ)', 'usb enumerated' in that order after :leave"$'\n'"$(show_out)"
+    fi
+else
+    fail leave_disconnects_before_reset "the board did not enumerate"
+fi
+vb_stop leave
+
 # --- the magic: blinky's reboot variant blinks 4 times, leaves the magic in
 # BKP_DR1 and resets; the bootloader then stays in DFU mode.
 image magic "$REBOOT"
@@ -126,5 +148,20 @@ expect_app unstamped_plausible_image_starts unstamped
 image badsp "$RAW"
 printf '\x00\x00\x00\x08' | dd of="$WORK/badsp.flash" bs=1 seek=$((0x2000)) conv=notrunc status=none
 expect_dfu unstamped_bad_stack_pointer_enters_dfu badsp
+
+# --- no crystal (vboard --no-hse: HSERDY never sets): the bootloader must not
+# hang silently. It gives up after 100 ms, blinks the LED (PC13) every 100 ms
+# and keeps a hardware-started watchdog (--hw-iwdg, 409.6 ms) fed.
+image nohse
+"$VBOARD" --fast --port 0 --part f103c8 --flash "$WORK/nohse.flash" --pin PB2=1 --no-hse --hw-iwdg \
+    --exit-after 2 >"$WORK/nohse.log" 2>&1
+toggles=$(grep -c "gpio PC13=" "$WORK/nohse.log")
+if [ "$toggles" -ge 15 ] && ! grep -q "reset (IWDG)" "$WORK/nohse.log" &&
+    grep "gpio PC13=" "$WORK/nohse.log" | sed -E 's/^\[ *([0-9.]+)\].*/\1/' |
+    awk 'NR > 1 { d = $1 - p; if (d < 0.095 || d > 0.105) bad = 1 } { p = $1 } END { exit bad }'; then
+    pass "no_hse_blinks_led_watchdog_fed ($toggles LED toggles 0.1 s apart in 2 s, no IWDG reset)"
+else
+    fail no_hse_blinks_led_watchdog_fed "expected >= 15 'gpio PC13=' lines 0.1 s apart and no 'reset (IWDG)' in 2 s with --no-hse --hw-iwdg; got $toggles toggles, $(grep -c 'reset (IWDG)' "$WORK/nohse.log") IWDG resets"
+fi
 
 finish

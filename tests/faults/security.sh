@@ -208,6 +208,33 @@ unprotect_case unprotect-default "$FW/bluepill/dfuboot.bin" refused
 unprotect_case unprotect-wrp1 "$FW/bluepill-wrp1/dfuboot.bin" refused
 unprotect_case unprotect1 "$FW/bluepill-unprotect1/dfuboot.bin" done wrp
 
+# READ UNPROTECT on a chip at read-out protection level 1 (issue 8 item 8).
+# PM0075 2.4.1: programming RDP = 0xA5 first mass-erases main flash, so a
+# sequence still running from flash fetches erased words there and never
+# finishes; from SRAM it programs every option byte and resets the chip.
+new_file unprotect-rdp "$FW/bluepill-unprotect1/dfuboot.bin"
+dd if="$A" of="$FLASH" bs=1 seek=$APP_OFF conv=notrunc status=none
+printf '\x00\xff' | dd of="$FLASH" bs=1 seek=$OB conv=notrunc status=none # RDP = 0x00: level 1
+restart unprotect-rdp --pin PB2=1 --trace flash
+if wait_re "$LOG" 'usb enumerated' 30 "$VB"; then
+    dfu "$PORT" -a 0 -s $APP_BASE:unprotect:force -D "$A" >"$WORK/unprotect-rdp.dfu.log" 2>&1
+    wait_re "$LOG" 'reset \(SYSRESETREQ\)' 10 "$VB"
+    sleep 0.5
+    user=$(ob_byte "$FLASH" 2) nuser=$(ob_byte "$FLASH" 3)
+    erased=$(head -c "$P_FLASH" "$FLASH" | tr -d '\377' | wc -c)
+    if grep -q 'read protection removal: main flash mass-erased' "$LOG" &&
+        sed -n '/read protection removal/,$p' "$LOG" | grep -q 'reset (SYSRESETREQ)' &&
+        [ "$(ob_byte "$FLASH" 0)$(ob_byte "$FLASH" 1)" = a55a ] &&
+        [ $((0x$user ^ 0x$nuser)) = 255 ] && [ "$erased" = 0 ]; then
+        pass "unprotect-rdp: READ UNPROTECT under RDP level 1: main flash erased, every option byte written, reset ($(ob_all "$FLASH"))"
+    else
+        fail unprotect-rdp "want the RDP mass erase, a SYSRESETREQ after it, RDP a5/5a, a valid USER pair and all of main flash erased; got option bytes $(ob_all "$FLASH"), $erased non-erased flash bytes, $(grep -c 'reset (SYSRESETREQ)' "$LOG") SYSRESETREQ, last events: $(grep -vE 'gpio|flash:? (programmed|option byte)' "$LOG" | tail -4 | tr '\n' '|')"
+    fi
+else
+    fail unprotect-rdp "the board did not enumerate"
+fi
+stop
+
 # ---- hardware IWDG during a long update ------------------------------------------------
 BIG=$WORK/big.bin
 make_image "$BIG" 49152 33

@@ -331,13 +331,22 @@ TEST(option_write_without_optpg_is_a_bus_error)
     CHECK_EQ(flash_option_bytes(f)[4], 0xFF);
 }
 
+/* PM0075 2.4.1 "Read protection", disabling it: "1. Erase the entire
+ * option byte area. As a result, the read protection code (RDP) will be
+ * 0xFF. At this stage the read protection is still enabled. 2. Program
+ * the correct RDP code 0x00A5 to unprotect the memory. This operation
+ * first forces a Flash mass erase. 3. Reset the device (POR or system
+ * reset) to reload the option bytes (and the new RDP code) and, to
+ * disable the read protection." */
 TEST(read_protection_removal_mass_erases_pm0075_2_4_1)
 {
     struct flash *f = mk64();
     set_option_bytes(f, 0, 0x00); /* RDP != 0xA5: level 1 */
+    set_option_bytes(f, 4, 0xFE); /* WRP0: pages 0-3 write-protected */
     flash_reset(f);
     CHECK(fake_read32(OBR) & 2, "RDPRT not set");
     flash_array(f)[0x2000] = 0x12; /* some application code */
+    flash_array(f)[0x0100] = 0x34; /* and some in write-protected page 0 */
     unlock();
     /* With read protection the first 4 KiB are write-protected. */
     fake_write32(CR, CR_PG);
@@ -346,10 +355,49 @@ TEST(read_protection_removal_mass_erases_pm0075_2_4_1)
     fake_write32(CR, 0);
     fake_write32(OPTKEYR, 0x45670123);
     fake_write32(OPTKEYR, 0xCDEF89AB);
+    /* 1. Option byte erase: RDP reads 0xFF, main flash untouched. */
     fake_write32(CR, CR_OPTER | CR_OPTWRE);
     fake_write32(CR, CR_OPTER | CR_STRT | CR_OPTWRE);
-    fake_advance_ns(100000000);
+    wait_done();
+    CHECK_EQ(flash_option_bytes(f)[0], 0xFF);
+    CHECK_EQ(flash_array(f)[0x2000], 0x12);
+    CHECK(fake_read32(OBR) & 2, "still protected until the reset");
+    /* 2. RDP = 0xA5: the mass erase comes first, then the byte. It takes
+     * tME (DS5319: 20 ms min) before BSY clears, the CPU stalled on flash. */
+    fake_write32(CR, CR_OPTPG | CR_OPTWRE);
+    fake_write(OB + 0, 0x00A5, 2);
+    CHECK(fake_stall_until_ns >= 20000000, "flash not stalled for the mass erase");
+    fake_advance_ns(19000000);
+    CHECK(fake_read32(SR) & SR_BSY, "BSY cleared before tME");
+    CHECK_EQ(flash_array(f)[0x2000], 0x12);
+    wait_done();
+    CHECK_EQ(fake_read32(SR) & SR_BSY, 0);
     CHECK_EQ(flash_array(f)[0x2000], 0xFF);
+    CHECK_EQ(flash_array(f)[0x0100], 0xFF); /* write protection does not stop it */
+    CHECK_EQ(flash_option_bytes(f)[0], 0xA5);
+    CHECK_EQ(flash_option_bytes(f)[1], 0x5A);
+    /* 3. The reset loads RDP = 0xA5: level 0, WRP erased = unprotected. */
+    flash_reset(f);
+    CHECK_EQ(fake_read32(OBR) & 2, 0);
+    CHECK_EQ(fake_read32(WRPR), 0xFFFFFFFF);
+}
+
+/* Programming RDP = 0xA5 on an unprotected chip erases nothing. */
+TEST(rdp_a5_without_protection_erases_nothing_pm0075_2_4_1)
+{
+    struct flash *f = mk64();
+    flash_array(f)[0x2000] = 0x12;
+    unlock();
+    fake_write32(OPTKEYR, 0x45670123);
+    fake_write32(OPTKEYR, 0xCDEF89AB);
+    fake_write32(CR, CR_OPTER | CR_OPTWRE);
+    fake_write32(CR, CR_OPTER | CR_STRT | CR_OPTWRE);
+    wait_done();
+    fake_write32(CR, CR_OPTPG | CR_OPTWRE);
+    fake_write(OB + 0, 0x00A5, 2);
+    wait_done();
+    CHECK_EQ(flash_array(f)[0x2000], 0x12);
+    CHECK_EQ(flash_option_bytes(f)[0], 0xA5);
 }
 
 TEST(latency_violation_rm0008_3_3_3)

@@ -33,6 +33,21 @@ TEST(start_and_timeout_table_96_rm0008_19_3)
     CHECK_EQ(fake_system_resets, 1);
 }
 
+/* vboard --lsi-hz: DS5319 "LSI oscillator characteristics" gives fLSI
+ * 30 / 40 / 60 kHz (min / typ / max), and RM0008 19.3 notes the IWDG
+ * timeouts follow the LSI. At 30 kHz, PR = 0 (/4), RLR = 0xFFF:
+ * 4096 * 4 / 30000 Hz = 546.13 ms instead of 409.6 ms. */
+TEST(timeout_follows_a_30khz_lsi_ds5319)
+{
+    struct iwdg *w = mk(false);
+    iwdg_set_lsi_hz(w, 30000);
+    fake_write32(KR, 0xCCCC);
+    fake_advance_ns(546000000);
+    CHECK_EQ(fake_system_resets, 0);
+    fake_advance_ns(200000);
+    CHECK_EQ(fake_system_resets, 1);
+}
+
 TEST(reload_restarts_countdown_rm0008_19_3_2)
 {
     mk(false);

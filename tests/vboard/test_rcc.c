@@ -34,11 +34,48 @@ TEST(hserdy_after_startup_delay_rm0008_7_3_1)
     mk();
     fake_write32(CR, fake_read32(CR) | (1u << 16)); /* HSEON */
     CHECK_EQ(fake_read32(CR) & (1u << 17), 0);      /* HSERDY not at once */
-    fake_advance_ns(RCC_HSE_READY_NS);
+    /* DS5319 table "HSE 4-16 MHz oscillator characteristics": tSU(HSE)
+     * startup time, VDD is stabilized: 2 ms (typ, the only figure). */
+    fake_advance_ns(1900000);
+    CHECK_EQ(fake_read32(CR) & (1u << 17), 0); /* not before 2 ms */
+    fake_advance_ns(100000);
     CHECK(fake_read32(CR) & (1u << 17), "HSERDY not set after start-up");
     /* HSERDY is read-only: writing 0 does not clear it. */
     fake_write32(CR, fake_read32(CR) & ~(1u << 17));
     CHECK(fake_read32(CR) & (1u << 17), "HSERDY cleared by software");
+}
+
+/* DS5319 table "PLL characteristics": tLOCK PLL lock time 200 us (max). */
+TEST(pll_locks_within_tlock_ds5319)
+{
+    mk();
+    fake_write32(CR, fake_read32(CR) | (1u << 16));
+    fake_advance_ns(2000000);                                /* tSU(HSE) */
+    fake_write32(CFGR, (7u << 18) | (1u << 16) | (4u << 8)); /* x9, HSE */
+    fake_write32(CR, fake_read32(CR) | (1u << 24));
+    fake_advance_ns(150000);
+    CHECK_EQ(fake_read32(CR) & (1u << 25), 0); /* the slow end: not yet */
+    fake_advance_ns(50000);
+    CHECK(fake_read32(CR) & (1u << 25), "PLLRDY not set 200 us after PLLON");
+}
+
+/* --no-hse: a board without a working crystal. RM0008 7.3.1 HSERDY: "Set
+ * by hardware to indicate that the HSE oscillator is stable": with no
+ * oscillation it never is, and a PLL fed from it never locks. */
+TEST(no_hse_never_ready_and_pll_never_locks)
+{
+    struct rcc *r = mk();
+    rcc_set_hse_hz(r, 0);
+    fake_write32(CR, fake_read32(CR) | (1u << 16));
+    fake_advance_ns(1000000000); /* 1 s */
+    CHECK_EQ(fake_read32(CR) & (1u << 17), 0);
+    fake_write32(CFGR, (7u << 18) | (1u << 16) | (4u << 8));
+    fake_write32(CR, fake_read32(CR) | (1u << 24));
+    fake_advance_ns(1000000000);
+    CHECK_EQ(fake_read32(CR) & (1u << 25), 0);
+    fake_write32(CFGR, fake_read32(CFGR) | 2); /* SW = PLL: stays on HSI */
+    CHECK_EQ((fake_read32(CFGR) >> 2) & 3, 0);
+    CHECK_EQ(rcc_sysclk_hz(r), 8000000);
 }
 
 static void pll72(void)

@@ -34,10 +34,10 @@ bool entry_pin_active(void)
     return high == (BOARD_ENTRY_ACTIVE_HIGH != 0);
 }
 
-void led_on(void)
+void led_set(bool on)
 {
     port_clock_on(BOARD_LED_PORT);
-    pin_write(BOARD_LED_PORT, BOARD_LED_PIN, !BOARD_LED_ACTIVE_LOW);
+    pin_write(BOARD_LED_PORT, BOARD_LED_PIN, on != (BOARD_LED_ACTIVE_LOW != 0));
     pin_mode(BOARD_LED_PORT, BOARD_LED_PIN, GPIO_MODE_OUTPUT_2MHZ_PP);
 }
 
@@ -51,6 +51,7 @@ static void pullup(bool on)
 
 void usb_bus_detach(void)
 {
+    usb_stop();
     pullup(false);
 }
 
@@ -59,10 +60,12 @@ void usb_bus_attach(void)
     pullup(true);
 }
 #else
-/* Fixed pull-up: hold D+ low as a GPIO output while the USB macrocell is
- * powered down, so the host sees SE0 (a disconnect). */
+/* Fixed pull-up: hold D+ low as a GPIO output, so the host sees SE0 (a
+ * disconnect). usb_stop first: PA12 is a GPIO only while the USB block is
+ * off (see usb_stop). */
 void usb_bus_detach(void)
 {
+    usb_stop();
     port_clock_on(USB_DP_PORT);
     pin_write(USB_DP_PORT, USB_DP_PIN, false);
     pin_mode(USB_DP_PORT, USB_DP_PIN, GPIO_MODE_OUTPUT_2MHZ_PP);

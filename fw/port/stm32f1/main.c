@@ -33,8 +33,7 @@ static void usb_fresh_connect(void)
 static void leave(void) __attribute__((noreturn));
 static void leave(void)
 {
-    usb_stop();
-    usb_bus_detach();
+    usb_bus_detach(); /* stops the USB block first */
     delay_ms(20, 72000000u);
     system_reset();
 }
@@ -45,7 +44,7 @@ int main(void)
     option_bytes_apply();
     start_app_if_wanted();
     clock_init_72mhz();
-    led_on();
+    led_set(true);
     usb_fresh_connect();
     dfu_reset();
     for (;;) {

@@ -10,59 +10,69 @@
 #include "regs.h"
 
 #define OB_HALF(i) (*(volatile uint16_t *)(uintptr_t)(FLASH_OPTION_BYTES + 2u * (i)))
+#define OB_BYTES 8u /* RDP, USER, Data0, Data1, WRP0..3 */
 #define WRP_BYTES 4u
 #define WRP_BLOCK 4096u /* one WRP bit: 4 KiB (4 x 1 KiB or 2 x 2 KiB pages) */
 
-static void wait_idle(void)
+/* The copy of ob_rewrite in SRAM and where its bytes are kept in flash
+ * (dfuboot.ld, section .ramfunc). */
+extern uint32_t _sramfunc[], _eramfunc[], _siramfunc[];
+
+/* Inlined into ob_rewrite: nothing of it may stay in flash. */
+static inline __attribute__((always_inline)) void ob_wait(void)
 {
     while (FLASH_SR & FLASH_SR_BSY)
         IWDG_KR = IWDG_KR_RELOAD;
-    FLASH_SR = FLASH_SR_EOP | FLASH_SR_PGERR | FLASH_SR_WRPRTERR;
 }
 
-/* OPTWRE is cleared by writing 0, so CR is only ever read-modify-written. */
-static void option_unlock(void)
+/* Erases the option bytes, programs the 8 given, resets. Runs from SRAM:
+ * when RDP becomes 0xA5 on a protected chip, the FPEC first mass-erases
+ * main flash (PM0075 2.4.1), and code fetched from there afterwards would
+ * be erased words. Order against a power cut: the erase leaves RDP =
+ * 0xFF (level 1) and every WRP bit off; RDP is programmed first so the
+ * window with a protection the build did not choose is one erase plus one
+ * half-word (about 20 ms), then USER and Data, then WRP. OPTWRE is kept:
+ * CR is only read-modify-written (it clears by writing 0). */
+__attribute__((section(".ramfunc"), noinline, noreturn, long_call)) static void
+ob_rewrite(const uint8_t *bytes)
 {
+    FLASH_CR |= FLASH_CR_OPTER;
+    FLASH_CR |= FLASH_CR_STRT;
+    ob_wait();
+    FLASH_CR = (FLASH_CR & ~FLASH_CR_OPTER) | FLASH_CR_OPTPG;
+    for (unsigned i = 0; i < OB_BYTES; i++) {
+        OB_HALF(i) = bytes[i];
+        ob_wait();
+    }
+    FLASH_CR = FLASH_CR_LOCK;
+    __asm__ volatile("dsb" ::: "memory");
+    SCB_AIRCR = SCB_AIRCR_SYSRESET;
+    for (;;)
+        ;
+}
+
+/* Rewrites every option byte: RDP as given, USER and Data kept from OBR,
+ * WRP as given; new option bytes load at the reset that ends it. */
+static void option_write(uint32_t rdp, uint32_t wrpr) __attribute__((noreturn));
+static void option_write(uint32_t rdp, uint32_t wrpr)
+{
+    uint32_t obr = FLASH_OBR;
+    uint8_t bytes[OB_BYTES] = {(uint8_t)rdp, (uint8_t)(0xF8u | (obr >> 2 & 7u)), (uint8_t)(obr >> 10),
+                               (uint8_t)(obr >> 18)};
+    for (unsigned i = 0; i < WRP_BYTES; i++)
+        bytes[4 + i] = (uint8_t)(wrpr >> (8 * i));
+    ob_wait();
+    FLASH_SR = FLASH_SR_EOP | FLASH_SR_PGERR | FLASH_SR_WRPRTERR;
     if (FLASH_CR & FLASH_CR_LOCK) {
         FLASH_KEYR = FLASH_KEY1;
         FLASH_KEYR = FLASH_KEY2;
     }
     FLASH_OPTKEYR = FLASH_KEY1;
     FLASH_OPTKEYR = FLASH_KEY2;
-}
-
-static void option_erase(void)
-{
-    wait_idle();
-    FLASH_CR |= FLASH_CR_OPTER;
-    FLASH_CR |= FLASH_CR_STRT;
-    wait_idle();
-    FLASH_CR &= ~FLASH_CR_OPTER;
-}
-
-static void option_program(unsigned index, uint32_t value)
-{
-    FLASH_CR |= FLASH_CR_OPTPG;
-    OB_HALF(index) = (uint16_t)(value & 0xFFu);
-    wait_idle();
-    FLASH_CR &= ~FLASH_CR_OPTPG;
-}
-
-/* Rewrites every option byte: RDP, USER and Data kept from OBR, WRP as given. */
-static void option_write(uint32_t rdp, uint32_t wrpr) __attribute__((noreturn));
-static void option_write(uint32_t rdp, uint32_t wrpr)
-{
-    uint32_t obr = FLASH_OBR;
-    option_unlock();
-    option_erase();
-    option_program(0, rdp);
-    option_program(1, 0xF8u | (obr >> 2 & 7u));
-    option_program(2, obr >> 10);
-    option_program(3, obr >> 18);
-    for (unsigned i = 0; i < WRP_BYTES; i++)
-        option_program(4 + i, wrpr >> (8 * i));
-    FLASH_CR = FLASH_CR_LOCK;
-    system_reset();
+    for (uint32_t *dst = _sramfunc, *src = _siramfunc; dst < _eramfunc;)
+        *dst++ = *src++;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    ob_rewrite(bytes);
 }
 
 void option_bytes_apply(void)
@@ -79,7 +89,7 @@ void option_bytes_apply(void)
     option_write(want_rdp ? 0x00u : FLASH_RDP_LEVEL0, want_wrpr);
 }
 
-/* Level 0 again: the chip erases all of its flash at the next reset. */
+/* Level 0 again: programming RDP = 0xA5 mass-erases main flash at once. */
 void port_read_unprotect(void)
 {
     option_write(FLASH_RDP_LEVEL0, 0xFFFFFFFFu);

@@ -17,6 +17,7 @@
 #define RCC_CFGR REG(RCC_BASE + 0x04)
 #define RCC_AHBENR REG(RCC_BASE + 0x14)
 #define RCC_APB2ENR REG(RCC_BASE + 0x18)
+#define RCC_APB1RSTR REG(RCC_BASE + 0x10)
 #define RCC_APB1ENR REG(RCC_BASE + 0x1C)
 
 #define RCC_CR_HSEON (1u << 16)
@@ -28,12 +29,14 @@
 #define RCC_CFGR_SWS_PLL (2u << 2)
 #define RCC_CFGR_PPRE1_DIV2 (4u << 8) /* APB1 at most 36 MHz */
 #define RCC_CFGR_PLLSRC_HSE (1u << 16)
+#define RCC_CFGR_PLLXTPRE (1u << 17) /* PLL input HSE / 2 */
 #define RCC_CFGR_PLLMUL(x) (((x)-2u) << 18)
 /* USBPRE = 0: USB clock = PLL / 1.5 (72 -> 48 MHz) */
 #define RCC_AHBENR_RESET 0x00000014u /* SRAMEN | FLITFEN */
 #define RCC_AHBENR_CRCEN (1u << 6)
 #define RCC_APB2ENR_IOPAEN (1u << 2) /* IOPBEN.. follow, one bit per port */
 #define RCC_APB1ENR_USBEN (1u << 23)
+#define RCC_APB1RSTR_USBRST (1u << 23)
 #define RCC_APB1ENR_BKPEN (1u << 27)
 #define RCC_APB1ENR_PWREN (1u << 28)
 

@@ -95,6 +95,7 @@ void port_usb_set_address(uint8_t address)
  * seen the D+ disconnect. */
 void usb_start(void)
 {
+    RCC_APB1RSTR = 0; /* usb_stop held the block in reset */
     RCC_APB1ENR |= RCC_APB1ENR_USBEN;
     USB_CNTR = USB_CNTR_FRES;
     delay_ms(1, 72000000u);
@@ -103,9 +104,16 @@ void usb_start(void)
     USB_BTABLE = 0;
 }
 
+/* RM0008 9.1.11, table "USB": "As soon as the USB is enabled, these pins
+ * [PA11/PA12] are automatically connected to the internal USB
+ * transceiver." So the block is powered down, held in reset and its clock
+ * stopped before anyone drives D+ as a GPIO (usb_bus_detach). */
 void usb_stop(void)
 {
-    USB_CNTR = USB_CNTR_FRES | USB_CNTR_PDWN;
+    /* The peripheral reset (RCC 7.3.5) also puts CNTR back to FRES|PDWN,
+     * and needs no clock: safe on entry, when the clock is still off. */
+    RCC_APB1RSTR = RCC_APB1RSTR_USBRST;
+    RCC_APB1ENR &= ~RCC_APB1ENR_USBEN;
 }
 
 static void endpoint0_events(void)
