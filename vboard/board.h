@@ -6,6 +6,7 @@
 #ifndef VB_BOARD_H
 #define VB_BOARD_H
 
+#include "dbgmcu.h"
 #include "vb.h"
 
 #include <stdio.h>
@@ -32,6 +33,8 @@ enum vb_board_kind { BOARD_BLUEPILL, BOARD_MAPLE_MINI, BOARD_GENERIC_F103RC, BOA
 struct vb_part {
     const char *name;
     uint32_t flash_size, sram_size, page_size;
+    uint16_t f_size_kib; /* what F_SIZE (0x1FFFF7E0) reports, RM0008 30.1 */
+    enum vb_density density; /* DBGMCU_IDCODE DEV_ID, number of BKP registers */
 };
 
 struct vb_opts {
@@ -45,6 +48,7 @@ struct vb_opts {
     int pin_level[5][16]; /* -1 = not given on the command line */
     unsigned trace;       /* VB_TRACE_* bits */
     bool strict, realtime, fast, hw_iwdg, quiet_gpio;
+    bool flash_time_max; /* --flash-time max: datasheet maxima */
     uint32_t app_base;
     double exit_after_s; /* virtual seconds, 0 = run until a signal */
 };

@@ -338,7 +338,7 @@ static uint32_t sysmem_read(void *model, uint32_t off, unsigned size)
     uint8_t b[0x800] = {0};
     if (off + size > sizeof b)
         return 0;
-    uint16_t fsize = (uint16_t)(vb->opt.part->flash_size / 1024);
+    uint16_t fsize = vb->opt.part->f_size_kib;
     b[0x7E0] = (uint8_t)fsize;
     b[0x7E1] = (uint8_t)(fsize >> 8);
     memcpy(&b[0x7E8], vb->opt.uid, 12);
@@ -413,6 +413,7 @@ struct vb *vb_new(const struct vb_opts *opt)
         .image = opt->image,
         .image_size = opt->image_size,
         .hw_iwdg = opt->hw_iwdg,
+        .time_max = opt->flash_time_max,
     };
     vb->nvic = nvic_new(vb); /* first: other models raise lines from their constructors */
     vb->rcc = rcc_new(vb);
@@ -435,12 +436,12 @@ struct vb *vb_new(const struct vb_opts *opt)
             gpio_set_input(vb->gpio, (char)('A' + port), pin, opt->pin_level[port][pin]);
     vb->afio = afio_new(vb);
     vb->pwr = pwr_new(vb);
-    vb->bkp = bkp_new(vb, vb->pwr, p->flash_size > 128 * 1024);
+    vb->bkp = bkp_new(vb, vb->pwr, p->density == VB_HIGH_DENSITY);
     vb->scb = scb_new(vb, vb->nvic);
     vb->systick = systick_new(vb, vb->nvic);
     vb->crc = crc_new(vb);
     vb->iwdg = iwdg_new(vb, !flash_wdg_sw(vb->flash));
-    vb->dbgmcu = dbgmcu_new(vb, p->flash_size > 128 * 1024);
+    vb->dbgmcu = dbgmcu_new(vb, p->density);
     vb->dwt = dwt_new(vb);
     vb_mmio(vb, "sysmem", 0x1FFFF000, 0x800, sysmem_read, sysmem_write, vb);
     vb->usb = usb_model_new(vb);
@@ -453,8 +454,9 @@ struct vb *vb_new(const struct vb_opts *opt)
     }
     vb->usb_next_ns = 0;
     vb->wall_start_ns = vb_wall_ns();
-    vb_event(vb, "reset (power-on) %s, %u KiB flash, %u KiB SRAM, %u-byte pages", p->name,
-             p->flash_size / 1024, p->sram_size / 1024, p->page_size);
+    vb_event(vb, "reset (power-on) %s, %u KiB flash (F_SIZE %u), %u KiB SRAM, %u-byte pages, flash times %s",
+             p->name, p->flash_size / 1024, p->f_size_kib, p->sram_size / 1024, p->page_size,
+             opt->flash_time_max ? "max" : "typ");
     rcc_reset(vb->rcc, RCC_RESET_POWER_ON);
     m3_reset(vb->cpu, true);
     return vb;
