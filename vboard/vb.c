@@ -181,12 +181,41 @@ uint32_t vb_bus_read(struct vb *vb, uint32_t addr, unsigned size)
     return v;
 }
 
+/* The two APB buses of RM0008 table 3 "Register boundary addresses": APB1
+ * 0x40000000-0x40007FFF (TIM2.., RTC, WWDG, IWDG, SPI2/3, USART2..5, I2C,
+ * USB, USB/CAN SRAM, CAN, BKP, PWR, DAC) and APB2 0x40010000-0x40013FFF
+ * (AFIO, EXTI, GPIOA..G, ADC, TIM1/8, SPI1, USART1). RCC, FLASH and CRC are
+ * on the AHB and see the access width as is. */
+static bool on_apb(uint32_t addr)
+{
+    return addr - 0x40000000u < 0x8000u || addr - 0x40010000u < 0x4000u;
+}
+
+/* RM0008 3.1, "AHB/APB bridges (APB)": "When a 16- or 8-bit access is
+ * performed on an APB register, the access is transformed into a 32-bit
+ * access: the bridge duplicates the 16- or 8-bit data to feed the 32-bit
+ * vector." So a half-word store of 0x0010 to GPIOx_BSRR+2 writes 0x00100010
+ * to BSRR: BS4 and BR4 both set, and the pin is set, not reset. */
+static uint32_t apb_widen(uint32_t value, unsigned size)
+{
+    if (size == 1)
+        return (value & 0xFFu) * 0x01010101u;
+    if (size == 2)
+        return (value & 0xFFFFu) * 0x00010001u;
+    return value;
+}
+
 void vb_bus_write(struct vb *vb, uint32_t addr, uint32_t value, unsigned size)
 {
     const struct vb_window *w = vb_find_window(vb, addr);
     if (!w) {
         unmodelled(vb, "write", addr, size);
         return;
+    }
+    if (size < 4 && on_apb(addr)) {
+        value = apb_widen(value, size);
+        addr &= ~3u;
+        size = 4;
     }
     if (vb->opt.trace & VB_TRACE_MMIO)
         vb_trace(vb, "mmio", "%s wr%u 0x%08x <- 0x%08x", w->name, size * 8, addr, value);

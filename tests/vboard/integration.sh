@@ -51,6 +51,12 @@ run --exit-after 0.05 "$FW/pendsv.elf"
 if has 'gpio PA1=1' && ! has 'PA2=1'; then ok priorities_pendsv_primask
 else bad priorities_pendsv_primask "want PA1=1"; fi
 
+# RM0008 3.1: an 8/16-bit store to an APB register becomes a 32-bit store of
+# the duplicated data (a half-word "reset" via BSRR+2 sets the pin instead).
+run --exit-after 0.01 "$FW/apb_width.elf"
+if has 'gpio PA1=1' && ! has 'PA2=1'; then ok apb_bridge_duplicates_narrow_writes
+else bad apb_bridge_duplicates_narrow_writes "want PA4 kept at 1 by strh to BSRR+2, ODR 0x0101 after strb to ODR+1, PA1=1"; fi
+
 # Unmodelled access: reported; --strict stops with exit status 3.
 run --exit-after 0.05 "$FW/strict.elf"
 if has 'VIOLATION bus' && has 'gpio PA1=1' && [ "$(cat "$tmp/rc")" = 0 ]; then ok unmodelled_access_reported
