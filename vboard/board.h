@@ -125,6 +125,11 @@ struct vb {
     int exit_status;
     bool app_started;
     uint64_t resets;
+
+    /* Violations: hashes of those printed once, and the count of all. */
+    uint64_t viol_seen[256];
+    unsigned nviol_seen;
+    uint64_t violations, viol_repeats;
 };
 
 /* vb.c */
@@ -144,6 +149,8 @@ extern const char *const vb_trace_names[VB_TRACE_CATEGORIES];
 uint64_t vb_wall_ns(void);
 void vb_account_cycles(struct vb *vb, uint64_t n);
 void vb_stall_now(struct vb *vb);
+/* At the end of a run: how many violations repeated one already printed. */
+void vb_report_repeats(struct vb *vb);
 extern volatile int vb_signal_quit, vb_signal_reset;
 
 /* cpu.c */

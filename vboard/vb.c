@@ -98,15 +98,41 @@ void vb_trace(struct vb *vb, const char *category, const char *fmt, ...)
     fflush(stdout);
 }
 
+/* Each distinct violation (model, rule and message) is printed once: a
+ * polling loop that breaks a rule would otherwise print it at every pass.
+ * Repeats are counted and summed up when the run ends (vb_report_repeats). */
+static bool first_time(struct vb *vb, const char *model, const char *rule, const char *msg)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the three strings */
+    for (const char *parts[] = {model, rule, msg}, **p = parts; p < parts + 3; p++) {
+        for (const char *c = *p; *c; c++)
+            h = (h ^ (uint8_t)*c) * 1099511628211ull;
+        h = (h ^ 0xFF) * 1099511628211ull;
+    }
+    for (unsigned i = 0; i < vb->nviol_seen; i++)
+        if (vb->viol_seen[i] == h) {
+            vb->viol_repeats++;
+            return false;
+        }
+    if (vb->nviol_seen < sizeof vb->viol_seen / sizeof *vb->viol_seen)
+        vb->viol_seen[vb->nviol_seen++] = h;
+    return true;
+}
+
 void vb_violation(struct vb *vb, const char *model, const char *rule, const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
-    stamp(vb, stdout);
-    fprintf(stdout, "VIOLATION %s (%s): ", model, rule);
     va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stdout, " [in the block at PC 0x%08x]\n", m3_pc(vb->cpu));
+    vb->violations++;
+    /* After a --strict stop nothing more is printed: the run is over. */
+    if ((vb->opt.strict && vb->quit) || !first_time(vb, model, rule, msg))
+        return;
+    stamp(vb, stdout);
+    fprintf(stdout, "VIOLATION %s (%s): %s [in the block at PC 0x%08x]\n", model, rule, msg,
+            m3_pc(vb->cpu));
     if (vb->opt.strict && !vb->quit) {
         stamp(vb, stdout);
         fprintf(stdout, "--strict: stopping on the violation above (exit status 3)\n");
@@ -116,6 +142,14 @@ void vb_violation(struct vb *vb, const char *model, const char *rule, const char
         m3_stop_now(vb->cpu);
     }
     fflush(stdout);
+}
+
+void vb_report_repeats(struct vb *vb)
+{
+    if (vb->viol_repeats)
+        vb_event(vb, "violations: %llu in all, %llu repeats of the %u above not printed",
+                 (unsigned long long)vb->violations, (unsigned long long)vb->viol_repeats,
+                 vb->nviol_seen);
 }
 
 /* ---- MMIO dispatch -------------------------------------------------------- */
@@ -154,16 +188,8 @@ const struct vb_window *vb_find_window(struct vb *vb, uint32_t addr)
     return NULL;
 }
 
-/* Each unmodelled address is reported once (a polling loop would flood). */
 static void unmodelled(struct vb *vb, const char *what, uint32_t addr, unsigned size)
 {
-    static uint32_t seen[64];
-    static unsigned nseen;
-    for (unsigned i = 0; i < nseen; i++)
-        if (seen[i] == addr)
-            return;
-    if (nseen < 64)
-        seen[nseen++] = addr;
     vb_violation(vb, "bus", "unmodelled address", "%s of 0x%08x (%u bytes): no model there", what,
                  addr, size);
 }
@@ -647,5 +673,6 @@ int vb_run(struct vb *vb)
         vb->stop_slice = false;
         m3_run(vb->cpu, instr);
     }
+    vb_report_repeats(vb);
     return vb->exit_status; /* 0, or 3 after a --strict stop */
 }

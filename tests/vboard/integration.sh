@@ -65,6 +65,18 @@ run --strict --exit-after 0.05 "$FW/strict.elf"
 if has 'VIOLATION bus' && ! has 'gpio PA1=1' && [ "$(cat "$tmp/rc")" = 3 ]; then ok strict_stops_with_status_3
 else bad strict_stops_with_status_3 "want exit 3 before PA1=1 (rc $(cat "$tmp/rc"))"; fi
 
+# Issue 7 item 11: the same violation 100 times is printed once, with the
+# count at exit; under --strict one line and the stop.
+run --exit-after 0.01 "$FW/repeat.elf"
+n=$(grep -c 'VIOLATION gpio' "$tmp/out")
+if [ "$n" = 1 ] && has 'violations: 100 in all, 99 repeats of the 1 above not printed' && has 'gpio PA1=1'
+then ok violation_printed_once_with_count
+else bad violation_printed_once_with_count "want 1 VIOLATION line (got $n) and '100 in all, 99 repeats'"; fi
+run --strict --exit-after 0.01 "$FW/repeat.elf"
+n=$(grep -c 'VIOLATION' "$tmp/out")
+if [ "$n" = 1 ] && [ "$(cat "$tmp/rc")" = 3 ]; then ok strict_prints_violation_once
+else bad strict_prints_violation_once "want 1 VIOLATION line (got $n), exit 3"; fi
+
 # RM0008 19.3.2: option byte WDG_SW = 0 (--hw-iwdg) runs the IWDG from reset:
 # a program that never reloads it is reset after 409.6 ms (PR 0, RLR 0xFFF).
 run --hw-iwdg --exit-after 0.5 "$FW/systick.elf"
