@@ -39,6 +39,24 @@ run --exit-after 0.05 "$FW/fault.elf"
 if has 'HardFault: undefined instruction' && has 'gpio PA1=1' && ! has 'PA2=1'; then ok hardfault_undefined_instruction
 else bad hardfault_undefined_instruction "want a HardFault event and PA1=1"; fi
 
+# Issue 7 item 7: a vector without the Thumb bit is an INVSTATE UsageFault,
+# escalated to HardFault (FORCED) when UsageFault is not enabled.
+run --exit-after 0.01 "$FW/invstate.elf"
+if has 'HardFault: vector lacks the Thumb bit.*escalated from UsageFault \(not enabled in SHCSR\)' &&
+    has 'gpio PA1=1' && ! has 'PA2=1'; then ok invstate_vector_escalates_to_hardfault
+else bad invstate_vector_escalates_to_hardfault "want INVSTATE escalated to HardFault, stacked PC = vector, PA1=1"; fi
+
+# SHCSR.USGFAULTENA/BUSFAULTENA: the UsageFault and BusFault handlers run.
+run --exit-after 0.01 "$FW/faultena.elf"
+if has 'UsageFault: undefined instruction' && has 'BusFault: access to unmapped' && has 'gpio PA3=1' &&
+    has 'gpio PA1=1' && ! has 'PA2=1'; then ok enabled_usagefault_and_busfault_handlers
+else bad enabled_usagefault_and_busfault_handlers "want UsageFault then BusFault handlers, PA1=1"; fi
+
+# A fault in the HardFault handler: lockup, reported as such; nothing runs after.
+run --exit-after 0.01 "$FW/lockup.elf"
+if has 'LOCKUP: fault in the HardFault handler' && has 'gpio PA3=1' && ! has 'PA2=1'; then ok fault_in_hardfault_is_lockup
+else bad fault_in_hardfault_is_lockup "want PA3=1 then 'LOCKUP: fault in the HardFault handler', no PA2"; fi
+
 # PM0056 4.4.11: load from an unmapped address -> HardFault, PRECISERR, BFAR;
 # reported as a violation.
 run --exit-after 0.01 "$FW/busfault.elf"
