@@ -21,7 +21,7 @@ struct cpu {
     uint8_t *sram;
     uint32_t sram_size;
 
-    uint64_t icount; /* instructions run (or entered) in the current slice */
+    uint64_t icount; /* cycles run in the current slice (block_cycles) */
     uint64_t budget; /* the slice ends at the first block boundary past it */
     uint32_t last_pc; /* start of the block running now */
     bool stopped;     /* we ended the slice (not WFI) */
@@ -38,8 +38,10 @@ struct cpu {
     struct bcache {
         uint32_t addr, size;
         uint16_t count;
+        uint16_t lines;    /* 64-bit flash blocks the code spans */
         int16_t unmask_at; /* index of the first CPSIE/MSR, -1 none */
     } bc[8192];
+    uint32_t next_pc; /* the address after the block run last (sequential fetch) */
     bool in_slice;
     bool sleeping, locked;
     bool stack_no_thumb; /* next frame stacks EPSR.T = 0 (INVSTATE entry) */
@@ -416,7 +418,51 @@ static const struct bcache *block_info(struct cpu *c, uint32_t addr, uint32_t si
     }
     if (!b->count)
         b->count = 1;
+    b->lines = (uint16_t)(((addr + (size ? size : 2) - 1) >> 3) - (addr >> 3) + 1);
     return b;
+}
+
+/* Cycles of one run of a translated block (straight-line code ending at a
+ * branch). The timing model, stated in the README ("Instruction timing"):
+ * - 1 cycle per instruction (PM0056 3.3.1 table 19: most data-processing
+ *   instructions take 1 cycle);
+ * - a block entered non-sequentially (a taken branch, an exception entry
+ *   or return) costs a pipeline refill P = 1 cycle, the minimum of "B: 1 +
+ *   P ... P ranges from 1 to 3" (PM0056 3.3.1);
+ * - code in flash is read in 64-bit blocks, each read taking LATENCY wait
+ *   states (RM0008 3.3.3, FLASH_ACR). With the prefetch buffer on
+ *   (PRFTBE, 2 blocks of 64 bits) the next block is read while the CPU
+ *   executes the current one: only a non-sequential fetch waits LATENCY
+ *   cycles, and a sequential block waits only when the CPU consumed the
+ *   previous one in fewer than 1 + LATENCY cycles. With it off every block
+ *   read waits LATENCY cycles.
+ * Not counted: loads/stores (2 cycles), multi-cycle instructions (LDM, DIV,
+ * MUL long), literal loads from flash over DCode, exception entry (12
+ * cycles), AHB/APB bus wait states. */
+static uint32_t block_cycles(struct cpu *c, const struct bcache *b)
+{
+    bool seq = b->addr == c->next_pc;
+    c->next_pc = b->addr + b->size;
+    uint32_t cyc = b->count + (seq ? 0 : 1);
+    bool in_flash = b->addr - FLASH_BASE < c->flash_size || b->addr < c->flash_size;
+    if (!in_flash)
+        return cyc;
+    uint32_t acr = flash_acr(c->vb->flash), lat = acr & 7;
+    if (lat > 2) /* 011..111 are reserved (RM0008 3.3.3): read as the slowest */
+        lat = 2;
+    if (!lat)
+        return cyc;
+    if (!(acr & (1u << 4))) /* PRFTBE off */
+        return cyc + lat * b->lines;
+    if (!seq)
+        cyc += lat;
+    if (b->lines > 1) {
+        uint32_t fetch = (b->lines - 1u) * (1u + lat);
+        uint32_t run = (uint32_t)b->count * (b->lines - 1u) / b->lines;
+        if (fetch > run)
+            cyc += fetch - run;
+    }
+    return cyc;
 }
 
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
@@ -438,7 +484,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         uc_emu_stop(uc);
         return;
     }
-    c->icount += b->count;
+    c->icount += block_cycles(c, b);
     c->last_pc = (uint32_t)addr;
     if (!c->vb->app_started && addr >= c->vb->opt.app_base && addr - FLASH_BASE < c->flash_size) {
         c->vb->app_started = true;
@@ -750,6 +796,7 @@ uint64_t m3_run(struct cpu *c, uint64_t max_instr)
         e = uc_emu_start(uc, pc | 1, 0xFFFFFFFF, 0, n);
         c->stepping = false;
         c->icount = n;
+        c->next_pc = rreg(uc, UC_ARM_REG_PC) & ~1u; /* stepped code was sequential */
         c->stopped = true;
     } else {
         e = uc_emu_start(uc, pc | 1, 0xFFFFFFFF, 0, 0);

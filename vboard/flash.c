@@ -193,6 +193,7 @@ uint8_t *flash_view(struct flash *f) { return f->view; }
 uint8_t *flash_option_bytes(struct flash *f) { return f->array + f->size; }
 bool flash_wdg_sw(const struct flash *f) { return f->obr & (1u << 2); }
 bool flash_busy(const struct flash *f) { return f->count != 0; }
+uint32_t flash_acr(const struct flash *f) { return f->acr; }
 unsigned flash_bus_errors(const struct flash *f) { return f->bus_errors; }
 
 void flash_set_hooks(struct flash *f, void (*changed)(void *, uint32_t, uint32_t),

@@ -59,6 +59,9 @@ void flash_set_hooks(struct flash *f, void (*changed)(void *, uint32_t, uint32_t
 /* Completes now the operations whose time has come (a CPU read of flash
  * stalled until then, PM0075 2.3.3); their callbacks then do nothing. */
 void flash_finish_due(struct flash *f);
+/* FLASH_ACR as the CPU's fetch timing sees it (LATENCY bits 2:0, PRFTBE
+ * bit 4; RM0008 3.3.3). */
+uint32_t flash_acr(const struct flash *f);
 /* The RCC calls this when SYSCLK changes: checks ACR.LATENCY. */
 void flash_check_latency(struct flash *f, uint32_t sysclk_hz);
 unsigned flash_bus_errors(const struct flash *f);
