@@ -41,7 +41,8 @@ struct cpu {
         uint16_t lines;    /* 64-bit flash blocks the code spans */
         int16_t unmask_at; /* index of the first CPSIE/MSR, -1 none */
     } bc[8192];
-    uint32_t next_pc; /* the address after the block run last (sequential fetch) */
+    uint32_t next_pc;  /* the address after the block run last (sequential fetch) */
+    uint32_t cur_line; /* 64-bit flash block (address / 8) the CPU executes, ~0 none */
     bool in_slice;
     bool sleeping, locked;
     bool stack_no_thumb; /* next frame stacks EPSR.T = 0 (INVSTATE entry) */
@@ -430,21 +431,24 @@ static const struct bcache *block_info(struct cpu *c, uint32_t addr, uint32_t si
  *   or return) costs a pipeline refill P = 1 cycle, the minimum of "B: 1 +
  *   P ... P ranges from 1 to 3" (PM0056 3.3.1);
  * - code in flash is read in 64-bit blocks, each read taking LATENCY wait
- *   states (RM0008 3.3.3, FLASH_ACR). With the prefetch buffer on
- *   (PRFTBE, 2 blocks of 64 bits) the next block is read while the CPU
- *   executes the current one: only a non-sequential fetch waits LATENCY
- *   cycles, and a sequential block waits only when the CPU consumed the
- *   previous one in fewer than 1 + LATENCY cycles. With it off every block
- *   read waits LATENCY cycles.
- * Not counted: loads/stores (2 cycles), multi-cycle instructions (LDM, DIV,
- * MUL long), literal loads from flash over DCode, exception entry (12
- * cycles), AHB/APB bus wait states. */
+ *   states (RM0008 3.3.3, FLASH_ACR). The interface holds the block being
+ *   executed; with the prefetch buffer on (PRFTBE, "2 blocks ... of 8
+ *   bytes", the controller reads ahead "when there is at least one block
+ *   free") it also holds the next one. A fetch from a held block does not
+ *   wait. So, prefetch on: a branch to another block waits LATENCY, a
+ *   sequential block waits only when the CPU spent fewer than 1 + LATENCY
+ *   cycles in the previous one; prefetch off: every new block waits.
+ * Not counted (so the model is a lower bound, README): loads/stores (2
+ * cycles), multi-cycle instructions, literal loads over DCode, exception
+ * entry (12 cycles), bus wait states. */
 static uint32_t block_cycles(struct cpu *c, const struct bcache *b)
 {
     bool seq = b->addr == c->next_pc;
     c->next_pc = b->addr + b->size;
     uint32_t cyc = b->count + (seq ? 0 : 1);
     bool in_flash = b->addr - FLASH_BASE < c->flash_size || b->addr < c->flash_size;
+    uint32_t held = c->cur_line, first = b->addr >> 3, lines = b->lines;
+    c->cur_line = in_flash ? first + lines - 1 : UINT32_MAX;
     if (!in_flash)
         return cyc;
     uint32_t acr = flash_acr(c->vb->flash), lat = acr & 7;
@@ -452,13 +456,13 @@ static uint32_t block_cycles(struct cpu *c, const struct bcache *b)
         lat = 2;
     if (!lat)
         return cyc;
-    if (!(acr & (1u << 4))) /* PRFTBE off */
-        return cyc + lat * b->lines;
-    if (!seq)
-        cyc += lat;
-    if (b->lines > 1) {
-        uint32_t fetch = (b->lines - 1u) * (1u + lat);
-        uint32_t run = (uint32_t)b->count * (b->lines - 1u) / b->lines;
+    if (!(acr & (1u << 4))) /* PRFTBE off: each block not held is read */
+        return cyc + lat * (first == held ? lines - 1u : lines);
+    if (first != held && first != held + 1)
+        cyc += lat; /* not in the buffer: read on demand */
+    if (lines > 1) {
+        uint32_t fetch = (lines - 1u) * (1u + lat);
+        uint32_t run = (uint32_t)b->count * (lines - 1u) / lines;
         if (fetch > run)
             cyc += fetch - run;
     }
@@ -690,6 +694,7 @@ struct cpu *m3_new(struct vb *vb, uint8_t *flash_view, uint32_t flash_size, uint
     if (!c)
         return NULL;
     c->vb = vb;
+    c->cur_line = UINT32_MAX;
     c->flash_view = flash_view;
     c->flash_size = flash_size;
     c->sram_size = sram_size;

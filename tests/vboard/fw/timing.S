@@ -8,10 +8,14 @@
 @     LATENCY 2, prefetch on: the branch target read waits 2, the second
 @     block was prefetched during the 4 NOPs (4 >= 1 + 2): 9 cycles.
 @     LATENCY 2, prefetch off: both blocks wait 2: 11 cycles.
+@ A loop of SUBS + BNE inside one 64-bit block (loop1): the block stays
+@ held in the prefetch buffer, so at LATENCY 2 + prefetch it runs 1 + 1 + 1
+@ (refill) = 3 cycles per iteration, as from zero-wait memory.
 @ Each phase raises one pin for its duration (SYSCLK = HSI 8 MHz, so the
 @ virtual time stamps give cycles = us x 8):
 @   PA3 flash LATENCY 0 | PA4 SRAM | PA5 flash LATENCY 2 + prefetch
 @   PA6 flash LATENCY 2, no prefetch | PA7 SRAM with LATENCY 2
+@   PA0 loop1 in flash, LATENCY 2 + prefetch
 @ then PA1=1. N = 2000 iterations.
 #include "common.inc"
     .equ N, 2000
@@ -58,6 +62,11 @@ reset:
     mov r4, #7
     mov r9, r8
     bl phase
+    mov r1, #0x32           @ PRFTBE, LATENCY 2
+    str r1, [r6]
+    mov r4, #0
+    ldr r9, =loop1 + 1
+    bl phase
     pa_set 1
 2:  b 2b
 
@@ -88,3 +97,9 @@ loop:
     bx lr
     nop
 loop_end:
+
+    .balign 8
+loop1:
+    subs r0, #1
+    bne loop1
+    bx lr
