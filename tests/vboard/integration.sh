@@ -29,6 +29,13 @@ t=$(grep 'gpio PA1=1' "$tmp/out" | sed -E 's/^\[ *([0-9.]+)\].*/\1/')
 if [ -n "$t" ] && ! has 'PA2=1' && awk "BEGIN{exit !($t >= 0.0201 && $t < 0.0210)}"; then ok flash_program_from_sram
 else bad flash_program_from_sram "want PA1=1 after ~20.16 ms (got '${t:-none}')"; fi
 
+# --flash-time max: DS5319 "Flash memory characteristics" maxima, tPROG 70 us
+# and tERASE 40 ms: 3 x 70 us + 40 ms = 40.21 ms before the pass.
+run --flash-time max --exit-after 0.1 "$FW/flash_sram.elf"
+t=$(grep 'gpio PA1=1' "$tmp/out" | sed -E 's/^\[ *([0-9.]+)\].*/\1/')
+if [ -n "$t" ] && ! has 'PA2=1' && awk "BEGIN{exit !($t >= 0.0402 && $t < 0.0410)}"; then ok flash_time_max_datasheet_maxima
+else bad flash_time_max_datasheet_maxima "want PA1=1 after ~40.21 ms (got '${t:-none}')"; fi
+
 # RM0008 19.3: IWDG not reloaded -> reset after (RLR+1)*4/40 kHz = 10 ms, IWDGRSTF.
 run --exit-after 0.1 "$FW/iwdg.elf"
 if has '^\[   0\.0100[0-9]+\] reset \(IWDG\)' && has 'gpio PA1=1' && ! has 'PA2=1'; then ok iwdg_reset
