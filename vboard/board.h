@@ -6,6 +6,7 @@
 #ifndef VB_BOARD_H
 #define VB_BOARD_H
 
+#include "dbgmcu.h"
 #include "vb.h"
 
 #include <stdio.h>
@@ -32,6 +33,8 @@ enum vb_board_kind { BOARD_BLUEPILL, BOARD_MAPLE_MINI, BOARD_GENERIC_F103RC, BOA
 struct vb_part {
     const char *name;
     uint32_t flash_size, sram_size, page_size;
+    uint16_t f_size_kib; /* what F_SIZE (0x1FFFF7E0) reports, RM0008 30.1 */
+    enum vb_density density; /* DBGMCU_IDCODE DEV_ID, number of BKP registers */
 };
 
 struct vb_opts {
@@ -47,6 +50,7 @@ struct vb_opts {
     bool strict, realtime, fast, hw_iwdg, quiet_gpio;
     bool no_hse;     /* --no-hse: no crystal, HSERDY never sets */
     uint32_t lsi_hz; /* --lsi-hz, 0 = default 40 kHz */
+    bool flash_time_max; /* --flash-time max: datasheet maxima */
     uint32_t app_base;
     double exit_after_s; /* virtual seconds, 0 = run until a signal */
 };
@@ -123,6 +127,11 @@ struct vb {
     int exit_status;
     bool app_started;
     uint64_t resets;
+
+    /* Violations: hashes of those printed once, and the count of all. */
+    uint64_t viol_seen[256];
+    unsigned nviol_seen;
+    uint64_t violations, viol_repeats;
 };
 
 /* vb.c */
@@ -142,6 +151,8 @@ extern const char *const vb_trace_names[VB_TRACE_CATEGORIES];
 uint64_t vb_wall_ns(void);
 void vb_account_cycles(struct vb *vb, uint64_t n);
 void vb_stall_now(struct vb *vb);
+/* At the end of a run: how many violations repeated one already printed. */
+void vb_report_repeats(struct vb *vb);
 extern volatile int vb_signal_quit, vb_signal_reset;
 
 /* cpu.c */

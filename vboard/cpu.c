@@ -21,7 +21,7 @@ struct cpu {
     uint8_t *sram;
     uint32_t sram_size;
 
-    uint64_t icount; /* instructions run (or entered) in the current slice */
+    uint64_t icount; /* cycles run in the current slice (block_cycles) */
     uint64_t budget; /* the slice ends at the first block boundary past it */
     uint32_t last_pc; /* start of the block running now */
     bool stopped;     /* we ended the slice (not WFI) */
@@ -38,10 +38,14 @@ struct cpu {
     struct bcache {
         uint32_t addr, size;
         uint16_t count;
+        uint16_t lines;    /* 64-bit flash blocks the code spans */
         int16_t unmask_at; /* index of the first CPSIE/MSR, -1 none */
     } bc[8192];
+    uint32_t next_pc;  /* the address after the block run last (sequential fetch) */
+    uint32_t cur_line; /* 64-bit flash block (address / 8) the CPU executes, ~0 none */
     bool in_slice;
     bool sleeping, locked;
+    bool stack_no_thumb; /* next frame stacks EPSR.T = 0 (INVSTATE entry) */
 
     /* Stores that Unicorn let land in the view before flash.c decided: the
      * view is put back from the array at the end of the slice. */
@@ -143,6 +147,8 @@ static uint32_t read32(struct cpu *c, uint32_t addr)
     return v;
 }
 
+static void fault(struct cpu *c, const char *why, uint32_t pc, uint32_t cfsr, uint32_t bfar);
+
 static void lockup(struct cpu *c, const char *why)
 {
     vb_event(c->vb, "LOCKUP: %s (PC 0x%08x); the core stops until a reset", why,
@@ -169,16 +175,21 @@ static void enter_handler(struct cpu *c, unsigned exc, uint32_t exc_return)
     wreg(uc, UC_ARM_REG_APSR_NZCV, rreg(uc, UC_ARM_REG_APSR_NZCV));
     wreg(uc, UC_ARM_REG_LR, exc_return);
     uint32_t vec = read32(c, vtor(c) + 4 * exc);
-    if (!(vec & 1)) {
-        /* PM0056 2.3.7: vector without the Thumb bit -> INVSTATE fault on
-         * the first instruction; on an M3 that ends in HardFault/lockup. */
-        vb_event(c->vb, "exception %u: vector 0x%08x at 0x%08x lacks the Thumb bit", exc, vec,
-                 vtor(c) + 4 * exc);
-    }
-    wreg(uc, UC_ARM_REG_PC, vec | 1);
     c->sleeping = false;
     if (c->vb->opt.trace & VB_TRACE_IRQ)
         vb_trace(c->vb, "irq", "enter exception %u -> 0x%08x (LR 0x%08x)", exc, vec, exc_return);
+    if (!(vec & 1)) {
+        /* ARMv7-M B1.5.6: entry copies bit 0 of the vector into EPSR.T; with
+         * T = 0 the first instruction of the handler raises an INVSTATE
+         * UsageFault (PM0056 4.4.11 "INVSTATE ... EPSR"), with the handler
+         * already active and the vector address as the faulting PC. */
+        wreg(uc, UC_ARM_REG_PC, vec | 1);
+        c->stack_no_thumb = true;
+        fault(c, "vector lacks the Thumb bit: INVSTATE on the handler's first instruction", vec,
+              CFSR_INVSTATE, 0xFFFFFFFF);
+        return;
+    }
+    wreg(uc, UC_ARM_REG_PC, vec | 1);
 }
 
 /* Exception entry (PM0056 2.3.7 "Exception entry"): the 8-word frame on
@@ -190,7 +201,12 @@ static void take_exception(struct cpu *c, unsigned exc, uint32_t return_pc)
     uint32_t control = rreg(uc, UC_ARM_REG_CONTROL);
     bool thread = ipsr == 0, psp = thread && (control & 2);
     uint32_t sp = rreg(uc, UC_ARM_REG_SP);
+    /* EPSR.T is stacked as it is: 0 only when the return address is a
+     * handler entered from a vector without the Thumb bit (INVSTATE). */
     uint32_t xpsr = rreg(uc, UC_ARM_REG_XPSR) | (1u << 24);
+    if (c->stack_no_thumb)
+        xpsr &= ~(1u << 24);
+    c->stack_no_thumb = false;
     bool pad = (sp & 4) != 0;
     uint32_t frame[8] = {
         rreg(uc, UC_ARM_REG_R0), rreg(uc, UC_ARM_REG_R1), rreg(uc, UC_ARM_REG_R2),
@@ -209,17 +225,67 @@ static void take_exception(struct cpu *c, unsigned exc, uint32_t return_pc)
     enter_handler(c, exc, thread ? (psp ? 0xFFFFFFFD : 0xFFFFFFF9) : 0xFFFFFFF1);
 }
 
-/* A synchronous fault at pc: HardFault (configurable faults are escalated:
- * the model keeps SHCSR enables but always takes HardFault, PM0056 2.4). */
-static void fault(struct cpu *c, const char *why, uint32_t pc, uint32_t cfsr, uint32_t bfar)
+/* Which configurable fault a CFSR bit belongs to (PM0056 4.4.11: MMFSR is
+ * bits 7:0, BFSR 15:8, UFSR 31:16); HardFault for none (SVC escalation,
+ * BKPT, vector table read). */
+static unsigned fault_exception(uint32_t cfsr)
 {
-    vb_event(c->vb, "HardFault: %s at PC 0x%08x", why, pc);
-    if (exec_priority(c) < 0) {
-        lockup(c, "fault while in HardFault or NMI");
+    if (cfsr & 0xFFu)
+        return EXC_MEMMANAGE;
+    if (cfsr & 0xFF00u)
+        return EXC_BUSFAULT;
+    if (cfsr & 0xFFFF0000u)
+        return EXC_USAGEFAULT;
+    return EXC_HARDFAULT;
+}
+
+static const char *const exc_name[] = {
+    [EXC_HARDFAULT] = "HardFault", [EXC_MEMMANAGE] = "MemManage", [EXC_BUSFAULT] = "BusFault",
+    [EXC_USAGEFAULT] = "UsageFault",
+};
+
+/* A synchronous fault at pc (PM0056 2.4 "Fault handling", ARMv7-M B1.5.8):
+ * MemManage, BusFault and UsageFault are taken as themselves when enabled
+ * in SHCSR and of higher priority than the current execution priority;
+ * otherwise they escalate to HardFault with HFSR.FORCED. A fault that
+ * HardFault cannot preempt either (in HardFault or NMI, or FAULTMASK set)
+ * is lockup (ARMv7-M B1.5.15). escalated: a HardFault that counts as
+ * forced though no configurable fault is named (an SVC at too high a
+ * priority). */
+static void fault_ex(struct cpu *c, const char *why, uint32_t pc, uint32_t cfsr, uint32_t bfar,
+                     bool escalated)
+{
+    struct nvic *n = c->vb->nvic;
+    int prio = exec_priority(c);
+    unsigned exc = fault_exception(cfsr);
+    if (exc != EXC_HARDFAULT && scb_fault_enabled(c->vb->scb, exc) &&
+        nvic_group_priority(n, nvic_priority(n, exc)) < prio) {
+        vb_event(c->vb, "%s: %s at PC 0x%08x", exc_name[exc], why, pc);
+        scb_record_fault(c->vb->scb, cfsr, bfar, false);
+        take_exception(c, exc, pc);
         return;
     }
-    scb_record_fault(c->vb->scb, cfsr, bfar);
+    if (prio < 0) {
+        vb_event(c->vb, "fault: %s at PC 0x%08x, which HardFault cannot preempt", why, pc);
+        lockup(c, prio == -2 ? "fault in the NMI handler" :
+                  nvic_is_active(n, EXC_HARDFAULT) ? "fault in the HardFault handler" :
+                                                     "fault with FAULTMASK set");
+        return;
+    }
+    bool forced = escalated || exc != EXC_HARDFAULT;
+    if (exc != EXC_HARDFAULT)
+        vb_event(c->vb, "HardFault: %s at PC 0x%08x, escalated from %s (%s)", why, pc,
+                 exc_name[exc], scb_fault_enabled(c->vb->scb, exc) ? "priority too low" :
+                                "not enabled in SHCSR");
+    else
+        vb_event(c->vb, "HardFault: %s at PC 0x%08x", why, pc);
+    scb_record_fault(c->vb->scb, cfsr, bfar, forced);
     take_exception(c, EXC_HARDFAULT, pc);
+}
+
+static void fault(struct cpu *c, const char *why, uint32_t pc, uint32_t cfsr, uint32_t bfar)
+{
+    fault_ex(c, why, pc, cfsr, bfar, false);
 }
 
 void m3_bus_fault(struct cpu *c, const char *why)
@@ -281,6 +347,13 @@ static void exception_return(struct cpu *c, uint32_t exc_return)
     wreg(uc, UC_ARM_REG_IPSR, f[7] & 0x1FF);
     wreg(uc, UC_ARM_REG_APSR_NZCV, f[7]);
     wreg(uc, UC_ARM_REG_PC, f[6] | 1);
+    if (!(f[7] & (1u << 24))) {
+        /* Returning to code with EPSR.T = 0: INVSTATE again (B1.5.8). */
+        c->stack_no_thumb = true;
+        fault(c, "exception return to a frame with EPSR.T = 0 (INVSTATE)", f[6], CFSR_INVSTATE,
+              0xFFFFFFFF);
+        return;
+    }
     if ((f[7] & 0x1FF) != (to_thread ? 0u : f[7] & 0x1FF))
         vb_event(c->vb, "exception return: stacked IPSR %u does not match the return mode",
                  f[7] & 0x1FF);
@@ -346,7 +419,54 @@ static const struct bcache *block_info(struct cpu *c, uint32_t addr, uint32_t si
     }
     if (!b->count)
         b->count = 1;
+    b->lines = (uint16_t)(((addr + (size ? size : 2) - 1) >> 3) - (addr >> 3) + 1);
     return b;
+}
+
+/* Cycles of one run of a translated block (straight-line code ending at a
+ * branch). The timing model, stated in the README ("Instruction timing"):
+ * - 1 cycle per instruction (PM0056 3.3.1 table 19: most data-processing
+ *   instructions take 1 cycle);
+ * - a block entered non-sequentially (a taken branch, an exception entry
+ *   or return) costs a pipeline refill P = 1 cycle, the minimum of "B: 1 +
+ *   P ... P ranges from 1 to 3" (PM0056 3.3.1);
+ * - code in flash is read in 64-bit blocks, each read taking LATENCY wait
+ *   states (RM0008 3.3.3, FLASH_ACR). The interface holds the block being
+ *   executed; with the prefetch buffer on (PRFTBE, "2 blocks ... of 8
+ *   bytes", the controller reads ahead "when there is at least one block
+ *   free") it also holds the next one. A fetch from a held block does not
+ *   wait. So, prefetch on: a branch to another block waits LATENCY, a
+ *   sequential block waits only when the CPU spent fewer than 1 + LATENCY
+ *   cycles in the previous one; prefetch off: every new block waits.
+ * Not counted (so the model is a lower bound, README): loads/stores (2
+ * cycles), multi-cycle instructions, literal loads over DCode, exception
+ * entry (12 cycles), bus wait states. */
+static uint32_t block_cycles(struct cpu *c, const struct bcache *b)
+{
+    bool seq = b->addr == c->next_pc;
+    c->next_pc = b->addr + b->size;
+    uint32_t cyc = b->count + (seq ? 0 : 1);
+    bool in_flash = b->addr - FLASH_BASE < c->flash_size || b->addr < c->flash_size;
+    uint32_t held = c->cur_line, first = b->addr >> 3, lines = b->lines;
+    c->cur_line = in_flash ? first + lines - 1 : UINT32_MAX;
+    if (!in_flash)
+        return cyc;
+    uint32_t acr = flash_acr(c->vb->flash), lat = acr & 7;
+    if (lat > 2) /* 011..111 are reserved (RM0008 3.3.3): read as the slowest */
+        lat = 2;
+    if (!lat)
+        return cyc;
+    if (!(acr & (1u << 4))) /* PRFTBE off: each block not held is read */
+        return cyc + lat * (first == held ? lines - 1u : lines);
+    if (first != held && first != held + 1)
+        cyc += lat; /* not in the buffer: read on demand */
+    if (lines > 1) {
+        uint32_t fetch = (lines - 1u) * (1u + lat);
+        uint32_t run = (uint32_t)b->count * (lines - 1u) / lines;
+        if (fetch > run)
+            cyc += fetch - run;
+    }
+    return cyc;
 }
 
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
@@ -368,7 +488,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         uc_emu_stop(uc);
         return;
     }
-    c->icount += b->count;
+    c->icount += block_cycles(c, b);
     c->last_pc = (uint32_t)addr;
     if (!c->vb->app_started && addr >= c->vb->opt.app_base && addr - FLASH_BASE < c->flash_size) {
         c->vb->app_started = true;
@@ -385,7 +505,7 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *ud)
         int prio = exec_priority(c);
         if (nvic_group_priority(c->vb->nvic, nvic_priority(c->vb->nvic, EXC_SVCALL)) >= prio) {
             /* PM0056 2.4: an SVC that cannot be taken escalates. */
-            fault(c, "SVC executed at or above SVCall's priority", pc - 2, 0, 0xFFFFFFFF);
+            fault_ex(c, "SVC executed at or above SVCall's priority", pc - 2, 0, 0xFFFFFFFF, true);
             return;
         }
         take_exception(c, EXC_SVCALL, pc);
@@ -574,6 +694,7 @@ struct cpu *m3_new(struct vb *vb, uint8_t *flash_view, uint32_t flash_size, uint
     if (!c)
         return NULL;
     c->vb = vb;
+    c->cur_line = UINT32_MAX;
     c->flash_view = flash_view;
     c->flash_size = flash_size;
     c->sram_size = sram_size;
@@ -636,10 +757,17 @@ void m3_reset(struct cpu *c, bool power_on)
     wreg(uc, UC_ARM_REG_LR, 0xFFFFFFFF);
     wreg(uc, UC_ARM_REG_PC, pc | 1);
     uc_ctl_remove_cache(uc, 0, 0xFFFFFFFF);
-    if (!(pc & 1) || pc == 0xFFFFFFFF)
-        vb_event(c->vb, "reset vector 0x%08x is not a Thumb address (erased flash?)", pc);
     if (c->vb->opt.trace & VB_TRACE_CPU)
         vb_trace(c->vb, "cpu", "reset: MSP 0x%08x PC 0x%08x", msp, pc);
+    if (pc == 0xFFFFFFFF) {
+        vb_event(c->vb, "reset vector 0x%08x: erased flash", pc);
+    } else if (!(pc & 1)) {
+        /* ARMv7-M B1.5.5: reset loads EPSR.T from bit 0 of the vector; T = 0
+         * faults on the first instruction (INVSTATE -> HardFault). */
+        vb_event(c->vb, "reset vector 0x%08x is not a Thumb address", pc);
+        c->stack_no_thumb = true;
+        fault(c, "reset vector lacks the Thumb bit (INVSTATE)", pc, CFSR_INVSTATE, 0xFFFFFFFF);
+    }
 }
 
 static bool is_wfi(struct cpu *c, uint32_t pc)
@@ -673,6 +801,7 @@ uint64_t m3_run(struct cpu *c, uint64_t max_instr)
         e = uc_emu_start(uc, pc | 1, 0xFFFFFFFF, 0, n);
         c->stepping = false;
         c->icount = n;
+        c->next_pc = rreg(uc, UC_ARM_REG_PC) & ~1u; /* stepped code was sequential */
         c->stopped = true;
     } else {
         e = uc_emu_start(uc, pc | 1, 0xFFFFFFFF, 0, 0);

@@ -1,7 +1,8 @@
 /*
  * dbgmcu.c - DBGMCU_IDCODE and DBGMCU_CR (RM0008 31.6.1/31.16.3). Firmware
- * reads the device ID to tell medium from high density. REV_ID is the
- * latest silicon: 0x2003 (medium density "rev X"), 0x1003 (high density).
+ * reads the device ID to tell the densities apart. REV_ID is the latest
+ * silicon listed in RM0008 31.6.1: 0x1000 (low density "Revision A"),
+ * 0x2003 (medium density "Revision X"), 0x1003 (high density "Revision X").
  * DBGMCU_CR is kept across system resets (it is reset by power-on only).
  */
 #include "dbgmcu.h"
@@ -31,11 +32,13 @@ static void dbgmcu_write(void *model, uint32_t off, uint32_t value, unsigned siz
         vb_violation(d->vb, "dbgmcu", "RM0008 31.6.1", "write to read-only DBGMCU_IDCODE");
 }
 
-struct dbgmcu *dbgmcu_new(struct vb *vb, bool high_density)
+struct dbgmcu *dbgmcu_new(struct vb *vb, enum vb_density density)
 {
     struct dbgmcu *d = calloc(1, sizeof *d);
     d->vb = vb;
-    d->idcode = high_density ? 0x10036414u : 0x20036410u;
+    d->idcode = density == VB_LOW_DENSITY      ? 0x10006412u
+                : density == VB_MEDIUM_DENSITY ? 0x20036410u
+                                               : 0x10036414u;
     vb_mmio(vb, "DBGMCU", 0xE0042000, 8, dbgmcu_read, dbgmcu_write, d);
     return d;
 }

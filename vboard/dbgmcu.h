@@ -7,8 +7,12 @@
 
 struct dbgmcu;
 
-/* high_density: DEV_ID 0x414 (F103xC/D/E), else 0x410 (F103x8/xB). */
-struct dbgmcu *dbgmcu_new(struct vb *vb, bool high_density);
+/* The density line of the part (RM0008 1.3 "Glossary"): it sets DEV_ID. */
+enum vb_density { VB_LOW_DENSITY, VB_MEDIUM_DENSITY, VB_HIGH_DENSITY };
+
+/* DEV_ID 0x412 (low: F103x4/x6), 0x410 (medium: x8/xB), 0x414 (high:
+ * xC/xD/xE). */
+struct dbgmcu *dbgmcu_new(struct vb *vb, enum vb_density density);
 void dbgmcu_free(struct dbgmcu *d);
 
 #endif

@@ -76,6 +76,7 @@ struct flash {
     bool mapped;
     int fd;
 
+    uint64_t prog_ns, erase_ns; /* busy times, typical or maximum (flash.h) */
     uint32_t acr, sr, cr, ar, obr, wrpr;
     int key_stage, optkey_stage; /* 1 after KEY1 */
     bool keys_dead;              /* wrong key: locked until reset */
@@ -118,6 +119,8 @@ struct flash *flash_new(struct vb *vb, const struct flash_cfg *cfg)
     f->vb = vb;
     f->size = cfg->flash_size;
     f->page_size = cfg->page_size;
+    f->prog_ns = cfg->time_max ? FLASH_PROG_MAX_NS : FLASH_PROG_NS;
+    f->erase_ns = cfg->time_max ? FLASH_ERASE_MAX_NS : FLASH_ERASE_NS;
     f->fd = -1;
     size_t total = f->size + FLASH_OB_SIZE;
     bool fresh = true;
@@ -190,6 +193,7 @@ uint8_t *flash_view(struct flash *f) { return f->view; }
 uint8_t *flash_option_bytes(struct flash *f) { return f->array + f->size; }
 bool flash_wdg_sw(const struct flash *f) { return f->obr & (1u << 2); }
 bool flash_busy(const struct flash *f) { return f->count != 0; }
+uint32_t flash_acr(const struct flash *f) { return f->acr; }
 unsigned flash_bus_errors(const struct flash *f) { return f->bus_errors; }
 
 void flash_set_hooks(struct flash *f, void (*changed)(void *, uint32_t, uint32_t),
@@ -441,7 +445,7 @@ bool flash_cpu_write(struct flash *f, uint32_t addr, uint32_t value, unsigned si
         update_irq(f);
         return true;
     }
-    enqueue(f, OP_PROG, addr, v, FLASH_PROG_NS);
+    enqueue(f, OP_PROG, addr, v, f->prog_ns);
     return true;
 }
 
@@ -460,7 +464,7 @@ static void start_erase(struct flash *f)
             update_irq(f);
             return;
         }
-        enqueue(f, OP_PAGE_ERASE, f->ar, 0, FLASH_ERASE_NS);
+        enqueue(f, OP_PAGE_ERASE, f->ar, 0, f->erase_ns);
     } else if (f->cr & CR_MER) {
         for (uint32_t off = 0; off < f->size; off += f->page_size)
             if (page_protected(f, off)) {
@@ -469,14 +473,14 @@ static void start_erase(struct flash *f)
                 update_irq(f);
                 return;
             }
-        enqueue(f, OP_MASS_ERASE, FLASH_BASE, 0, FLASH_ERASE_NS);
+        enqueue(f, OP_MASS_ERASE, FLASH_BASE, 0, f->erase_ns);
     } else if (f->cr & CR_OPTER) {
         if (!(f->cr & CR_OPTWRE)) {
             vb_violation(f->vb, "flash", "PM0075 2.5.1", "option byte erase without OPTWRE");
             f->cr &= ~CR_STRT;
             return;
         }
-        enqueue(f, OP_OB_ERASE, OB_BASE, 0, FLASH_ERASE_NS);
+        enqueue(f, OP_OB_ERASE, OB_BASE, 0, f->erase_ns);
     } else {
         vb_violation(f->vb, "flash", "RM0008 3.4.5 STRT", "STRT set without PER, MER or OPTER");
         f->cr &= ~CR_STRT;
@@ -629,6 +633,6 @@ static void ob_write(void *model, uint32_t off, uint32_t value, unsigned size)
      * ignores write protection. Code still running from main flash then
      * fetches erased words once the stall ends, as on silicon. */
     if (off == 0 && (uint8_t)value == 0xA5 && (f->obr & 2))
-        enqueue(f, OP_RDP_MASS_ERASE, FLASH_BASE, 0, FLASH_ERASE_NS);
-    enqueue(f, OP_OB_PROG, OB_BASE + off, (uint16_t)value, FLASH_PROG_NS);
+        enqueue(f, OP_RDP_MASS_ERASE, FLASH_BASE, 0, f->erase_ns);
+    enqueue(f, OP_OB_PROG, OB_BASE + off, (uint16_t)value, f->prog_ns);
 }

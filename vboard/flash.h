@@ -11,9 +11,16 @@
 
 struct flash;
 
-/* DS5319 "Flash memory characteristics", typical values. */
-#define FLASH_PROG_NS 52500ull    /* tPROG, 16-bit programming */
-#define FLASH_ERASE_NS 20000000ull /* tERASE page, and tME mass erase */
+/* DS5319 (medium density) table "Flash memory characteristics", the same
+ * in DS5792 (high density) and DS5919 (low density): tPROG 16-bit
+ * programming time 40 min / 52.5 typ / 70 max us; tERASE page erase 20 min
+ * / 40 max ms; tME mass erase 20 min / 40 max ms. The erases have no typical
+ * value in the table: "typ" uses the minimum, "max" the maximum
+ * (--flash-time). */
+#define FLASH_PROG_NS 52500ull     /* tPROG typical */
+#define FLASH_ERASE_NS 20000000ull /* tERASE page and tME mass erase, min */
+#define FLASH_PROG_MAX_NS 70000ull
+#define FLASH_ERASE_MAX_NS 40000000ull
 
 #define FLASH_OB_SIZE 16
 
@@ -23,6 +30,7 @@ struct flash_cfg {
     const uint8_t *image;  /* firmware placed at 0x08000000 in a new flash */
     uint32_t image_size;
     bool hw_iwdg;          /* USER.WDG_SW = 0 */
+    bool time_max;         /* datasheet maximum busy times (--flash-time max) */
 };
 
 /* NULL (with a message on stderr) when the file cannot be used. */
@@ -51,6 +59,9 @@ void flash_set_hooks(struct flash *f, void (*changed)(void *, uint32_t, uint32_t
 /* Completes now the operations whose time has come (a CPU read of flash
  * stalled until then, PM0075 2.3.3); their callbacks then do nothing. */
 void flash_finish_due(struct flash *f);
+/* FLASH_ACR as the CPU's fetch timing sees it (LATENCY bits 2:0, PRFTBE
+ * bit 4; RM0008 3.3.3). */
+uint32_t flash_acr(const struct flash *f);
 /* The RCC calls this when SYSCLK changes: checks ACR.LATENCY. */
 void flash_check_latency(struct flash *f, uint32_t sysclk_hz);
 unsigned flash_bus_errors(const struct flash *f);

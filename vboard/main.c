@@ -11,17 +11,29 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Sizes from the datasheets' ordering tables (DS5319 medium density, DS5792
+ * high density, DS5919 low density) and RM0008 3.3.3 "Embedded Flash
+ * memory": 1 KiB pages up to 128 KiB, 2 KiB pages in high density.
+ * f103c8-128k: a C8 whose F_SIZE reads 128 KiB and whose 128 KiB are all
+ * usable, as on many sold blue pills (team notes, stm32f103.md: "Many
+ * '64 KiB' F103C8 parts really have 128 KiB"; the C8 and CB share a die). */
 static const struct vb_part parts[] = {
-    {"f103c8", 64 * 1024, 20 * 1024, 1024},
-    {"f103cb", 128 * 1024, 20 * 1024, 1024},
-    {"f103rc", 256 * 1024, 48 * 1024, 2048},
+    {"f103c8", 64 * 1024, 20 * 1024, 1024, 64, VB_MEDIUM_DENSITY},
+    {"f103c8-128k", 128 * 1024, 20 * 1024, 1024, 128, VB_MEDIUM_DENSITY},
+    {"f103cb", 128 * 1024, 20 * 1024, 1024, 128, VB_MEDIUM_DENSITY},
+    {"f103c6", 32 * 1024, 10 * 1024, 1024, 32, VB_LOW_DENSITY},
+    {"f103rc", 256 * 1024, 48 * 1024, 2048, 256, VB_HIGH_DENSITY},
+    {"f103re", 512 * 1024, 64 * 1024, 2048, 512, VB_HIGH_DENSITY},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vboard [options] FIRMWARE.bin|FIRMWARE.elf\n"
-            "  --part f103c8|f103cb|f103rc   chip (default f103c8: 64 KiB flash, 20 KiB SRAM)\n"
+            "  --part NAME         chip (default f103c8: 64 KiB flash, 20 KiB SRAM); also\n"
+            "                      f103c8-128k, f103cb, f103c6, f103rc, f103re\n"
+            "  --flash-time typ|max  flash program/erase times: datasheet typical (default)\n"
+            "                      or maximum (tPROG 70 us, tERASE/tME 40 ms)\n"
             "  --board bluepill|maple_mini|generic_f103rc|olimex_h103   D+ pull-up wiring\n"
             "  --flash FILE        persistent flash (+16 option bytes); created from FIRMWARE\n"
             "                      when absent, used as is when present (FIRMWARE optional)\n"
@@ -147,7 +159,7 @@ int main(int argc, char **argv)
     memset(o.pin_level, -1, sizeof o.pin_level);
     bool uid_given = false;
     enum { O_PART = 256, O_BOARD, O_FLASH, O_PORT, O_UID, O_PIN, O_TRACE, O_STRICT, O_REALTIME,
-           O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP, O_NOHSE, O_LSIHZ };
+           O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP, O_NOHSE, O_LSIHZ, O_FLASHTIME };
     static const struct option lo[] = {
         {"part", 1, 0, O_PART}, {"board", 1, 0, O_BOARD}, {"flash", 1, 0, O_FLASH},
         {"port", 1, 0, O_PORT}, {"uid", 1, 0, O_UID}, {"pin", 1, 0, O_PIN},
@@ -155,6 +167,7 @@ int main(int argc, char **argv)
         {"fast", 0, 0, O_FAST}, {"app-base", 1, 0, O_APPBASE}, {"hw-iwdg", 0, 0, O_HWIWDG},
         {"exit-after", 1, 0, O_EXIT}, {"quiet-gpio", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP},
         {"no-hse", 0, 0, O_NOHSE}, {"lsi-hz", 1, 0, O_LSIHZ},
+        {"flash-time", 1, 0, O_FLASHTIME},
         {0, 0, 0, 0},
     };
     int c;
@@ -166,7 +179,10 @@ int main(int argc, char **argv)
                 if (!strcmp(optarg, parts[i].name))
                     o.part = &parts[i];
             if (!o.part) {
-                fprintf(stderr, "vboard: unknown part %s (f103c8, f103cb, f103rc)\n", optarg);
+                fprintf(stderr, "vboard: unknown part %s (", optarg);
+                for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+                    fprintf(stderr, "%s%s", i ? ", " : "", parts[i].name);
+                fprintf(stderr, ")\n");
                 return 2;
             }
             break;
@@ -256,6 +272,13 @@ int main(int argc, char **argv)
             o.lsi_hz = (uint32_t)hz;
             break;
         }
+        case O_FLASHTIME:
+            if (!strcmp(optarg, "typ") || !strcmp(optarg, "max")) {
+                o.flash_time_max = optarg[0] == 'm';
+                break;
+            }
+            fprintf(stderr, "vboard: --flash-time wants typ or max, not %s\n", optarg);
+            return 2;
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

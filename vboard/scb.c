@@ -40,14 +40,46 @@ struct scb {
 uint32_t scb_vtor(const struct scb *s) { return s->vtor; }
 bool scb_sleeponexit(const struct scb *s) { return s->scr & 2; }
 
-void scb_record_fault(struct scb *s, uint32_t cfsr, uint32_t bfar)
+void scb_record_fault(struct scb *s, uint32_t cfsr, uint32_t bfar, bool forced)
 {
     s->cfsr |= cfsr;
-    s->hfsr |= 1u << 30; /* FORCED: escalated from a configurable fault */
+    if (forced)
+        s->hfsr |= 1u << 30; /* FORCED: escalated from a configurable fault */
     if (bfar != 0xFFFFFFFF) {
         s->bfar = bfar;
         s->cfsr |= 1u << 15; /* BFARVALID */
     }
+}
+
+/* PM0056 4.4.9 SHCSR: MEMFAULTENA bit 16, BUSFAULTENA 17, USGFAULTENA 18. */
+bool scb_fault_enabled(const struct scb *s, unsigned exc)
+{
+    switch (exc) {
+    case EXC_MEMMANAGE: return s->shcsr & (1u << 16);
+    case EXC_BUSFAULT: return s->shcsr & (1u << 17);
+    case EXC_USAGEFAULT: return s->shcsr & (1u << 18);
+    default: return false;
+    }
+}
+
+/* SHCSR's active and pended bits are the exception state kept by the NVIC
+ * (PM0056 4.4.9: MEMFAULTACT 0, BUSFAULTACT 1, USGFAULTACT 3, SVCALLACT 7,
+ * MONITORACT 8, PENDSVACT 10, SYSTICKACT 11, USGFAULTPENDED 12,
+ * MEMFAULTPENDED 13, BUSFAULTPENDED 14, SVCALLPENDED 15). */
+static uint32_t shcsr(const struct scb *s)
+{
+    static const struct { unsigned exc, bit; } act[] = {
+        {EXC_MEMMANAGE, 0}, {EXC_BUSFAULT, 1}, {EXC_USAGEFAULT, 3}, {EXC_SVCALL, 7},
+        {EXC_DEBUGMON, 8},  {EXC_PENDSV, 10},  {EXC_SYSTICK, 11},
+    }, pend[] = {{EXC_USAGEFAULT, 12}, {EXC_MEMMANAGE, 13}, {EXC_BUSFAULT, 14}, {EXC_SVCALL, 15}};
+    uint32_t v = s->shcsr & 0x70000u;
+    for (size_t i = 0; i < sizeof act / sizeof *act; i++)
+        if (nvic_is_active(s->n, act[i].exc))
+            v |= 1u << act[i].bit;
+    for (size_t i = 0; i < sizeof pend / sizeof *pend; i++)
+        if (nvic_is_pending(s->n, pend[i].exc))
+            v |= 1u << pend[i].bit;
+    return v;
 }
 
 static uint32_t icsr(const struct scb *s)
@@ -103,7 +135,7 @@ static uint32_t scb_read(void *model, uint32_t off, unsigned size)
     case SHPR1: v = shpr(s, 4) & 0x00FFFFFF; break;
     case SHPR2: v = shpr(s, 8) & 0xFF000000; break;
     case SHPR3: v = shpr(s, 12) & 0xFFFF00FF; break;
-    case SHCSR: v = s->shcsr; break;
+    case SHCSR: v = shcsr(s); break;
     case CFSR: v = s->cfsr; break;
     case HFSR: v = s->hfsr; break;
     case MMFAR: v = s->mmfar; break;

@@ -15,7 +15,10 @@ void scb_reset(struct scb *s);
 void scb_free(struct scb *s);
 uint32_t scb_vtor(const struct scb *s);
 bool scb_sleeponexit(const struct scb *s);
-/* A fault escalated to HardFault: CFSR bits, HFSR.FORCED, BFAR (~0 = none). */
-void scb_record_fault(struct scb *s, uint32_t cfsr, uint32_t bfar);
+/* A fault: CFSR bits, BFAR (~0 = none), HFSR.FORCED when it was escalated
+ * to HardFault. */
+void scb_record_fault(struct scb *s, uint32_t cfsr, uint32_t bfar, bool forced);
+/* SHCSR enables the handler of MemManage, BusFault or UsageFault (exc). */
+bool scb_fault_enabled(const struct scb *s, unsigned exc);
 
 #endif

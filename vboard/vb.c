@@ -98,15 +98,41 @@ void vb_trace(struct vb *vb, const char *category, const char *fmt, ...)
     fflush(stdout);
 }
 
+/* Each distinct violation (model, rule and message) is printed once: a
+ * polling loop that breaks a rule would otherwise print it at every pass.
+ * Repeats are counted and summed up when the run ends (vb_report_repeats). */
+static bool first_time(struct vb *vb, const char *model, const char *rule, const char *msg)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the three strings */
+    for (const char *parts[] = {model, rule, msg}, **p = parts; p < parts + 3; p++) {
+        for (const char *c = *p; *c; c++)
+            h = (h ^ (uint8_t)*c) * 1099511628211ull;
+        h = (h ^ 0xFF) * 1099511628211ull;
+    }
+    for (unsigned i = 0; i < vb->nviol_seen; i++)
+        if (vb->viol_seen[i] == h) {
+            vb->viol_repeats++;
+            return false;
+        }
+    if (vb->nviol_seen < sizeof vb->viol_seen / sizeof *vb->viol_seen)
+        vb->viol_seen[vb->nviol_seen++] = h;
+    return true;
+}
+
 void vb_violation(struct vb *vb, const char *model, const char *rule, const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
-    stamp(vb, stdout);
-    fprintf(stdout, "VIOLATION %s (%s): ", model, rule);
     va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stdout, " [in the block at PC 0x%08x]\n", m3_pc(vb->cpu));
+    vb->violations++;
+    /* After a --strict stop nothing more is printed: the run is over. */
+    if ((vb->opt.strict && vb->quit) || !first_time(vb, model, rule, msg))
+        return;
+    stamp(vb, stdout);
+    fprintf(stdout, "VIOLATION %s (%s): %s [in the block at PC 0x%08x]\n", model, rule, msg,
+            m3_pc(vb->cpu));
     if (vb->opt.strict && !vb->quit) {
         stamp(vb, stdout);
         fprintf(stdout, "--strict: stopping on the violation above (exit status 3)\n");
@@ -116,6 +142,14 @@ void vb_violation(struct vb *vb, const char *model, const char *rule, const char
         m3_stop_now(vb->cpu);
     }
     fflush(stdout);
+}
+
+void vb_report_repeats(struct vb *vb)
+{
+    if (vb->viol_repeats)
+        vb_event(vb, "violations: %llu in all, %llu repeats of the %u above not printed",
+                 (unsigned long long)vb->violations, (unsigned long long)vb->viol_repeats,
+                 vb->nviol_seen);
 }
 
 /* ---- MMIO dispatch -------------------------------------------------------- */
@@ -154,16 +188,8 @@ const struct vb_window *vb_find_window(struct vb *vb, uint32_t addr)
     return NULL;
 }
 
-/* Each unmodelled address is reported once (a polling loop would flood). */
 static void unmodelled(struct vb *vb, const char *what, uint32_t addr, unsigned size)
 {
-    static uint32_t seen[64];
-    static unsigned nseen;
-    for (unsigned i = 0; i < nseen; i++)
-        if (seen[i] == addr)
-            return;
-    if (nseen < 64)
-        seen[nseen++] = addr;
     vb_violation(vb, "bus", "unmodelled address", "%s of 0x%08x (%u bytes): no model there", what,
                  addr, size);
 }
@@ -181,12 +207,41 @@ uint32_t vb_bus_read(struct vb *vb, uint32_t addr, unsigned size)
     return v;
 }
 
+/* The two APB buses of RM0008 table 3 "Register boundary addresses": APB1
+ * 0x40000000-0x40007FFF (TIM2.., RTC, WWDG, IWDG, SPI2/3, USART2..5, I2C,
+ * USB, USB/CAN SRAM, CAN, BKP, PWR, DAC) and APB2 0x40010000-0x40013FFF
+ * (AFIO, EXTI, GPIOA..G, ADC, TIM1/8, SPI1, USART1). RCC, FLASH and CRC are
+ * on the AHB and see the access width as is. */
+static bool on_apb(uint32_t addr)
+{
+    return addr - 0x40000000u < 0x8000u || addr - 0x40010000u < 0x4000u;
+}
+
+/* RM0008 3.1, "AHB/APB bridges (APB)": "When a 16- or 8-bit access is
+ * performed on an APB register, the access is transformed into a 32-bit
+ * access: the bridge duplicates the 16- or 8-bit data to feed the 32-bit
+ * vector." So a half-word store of 0x0010 to GPIOx_BSRR+2 writes 0x00100010
+ * to BSRR: BS4 and BR4 both set, and the pin is set, not reset. */
+static uint32_t apb_widen(uint32_t value, unsigned size)
+{
+    if (size == 1)
+        return (value & 0xFFu) * 0x01010101u;
+    if (size == 2)
+        return (value & 0xFFFFu) * 0x00010001u;
+    return value;
+}
+
 void vb_bus_write(struct vb *vb, uint32_t addr, uint32_t value, unsigned size)
 {
     const struct vb_window *w = vb_find_window(vb, addr);
     if (!w) {
         unmodelled(vb, "write", addr, size);
         return;
+    }
+    if (size < 4 && on_apb(addr)) {
+        value = apb_widen(value, size);
+        addr &= ~3u;
+        size = 4;
     }
     if (vb->opt.trace & VB_TRACE_MMIO)
         vb_trace(vb, "mmio", "%s wr%u 0x%08x <- 0x%08x", w->name, size * 8, addr, value);
@@ -349,7 +404,7 @@ static uint32_t sysmem_read(void *model, uint32_t off, unsigned size)
     uint8_t b[0x800] = {0};
     if (off + size > sizeof b)
         return 0;
-    uint16_t fsize = (uint16_t)(vb->opt.part->flash_size / 1024);
+    uint16_t fsize = vb->opt.part->f_size_kib;
     b[0x7E0] = (uint8_t)fsize;
     b[0x7E1] = (uint8_t)(fsize >> 8);
     memcpy(&b[0x7E8], vb->opt.uid, 12);
@@ -424,6 +479,7 @@ struct vb *vb_new(const struct vb_opts *opt)
         .image = opt->image,
         .image_size = opt->image_size,
         .hw_iwdg = opt->hw_iwdg,
+        .time_max = opt->flash_time_max,
     };
     vb->nvic = nvic_new(vb); /* first: other models raise lines from their constructors */
     vb->rcc = rcc_new(vb);
@@ -446,7 +502,7 @@ struct vb *vb_new(const struct vb_opts *opt)
             gpio_set_input(vb->gpio, (char)('A' + port), pin, opt->pin_level[port][pin]);
     vb->afio = afio_new(vb);
     vb->pwr = pwr_new(vb);
-    vb->bkp = bkp_new(vb, vb->pwr, p->flash_size > 128 * 1024);
+    vb->bkp = bkp_new(vb, vb->pwr, p->density == VB_HIGH_DENSITY);
     vb->scb = scb_new(vb, vb->nvic);
     vb->systick = systick_new(vb, vb->nvic);
     vb->crc = crc_new(vb);
@@ -455,7 +511,7 @@ struct vb *vb_new(const struct vb_opts *opt)
         iwdg_set_lsi_hz(vb->iwdg, opt->lsi_hz);
     if (opt->no_hse)
         rcc_set_hse_hz(vb->rcc, 0);
-    vb->dbgmcu = dbgmcu_new(vb, p->flash_size > 128 * 1024);
+    vb->dbgmcu = dbgmcu_new(vb, p->density);
     vb->dwt = dwt_new(vb);
     vb_mmio(vb, "sysmem", 0x1FFFF000, 0x800, sysmem_read, sysmem_write, vb);
     vb->usb = usb_model_new(vb);
@@ -468,8 +524,9 @@ struct vb *vb_new(const struct vb_opts *opt)
     }
     vb->usb_next_ns = 0;
     vb->wall_start_ns = vb_wall_ns();
-    vb_event(vb, "reset (power-on) %s, %u KiB flash, %u KiB SRAM, %u-byte pages", p->name,
-             p->flash_size / 1024, p->sram_size / 1024, p->page_size);
+    vb_event(vb, "reset (power-on) %s, %u KiB flash (F_SIZE %u), %u KiB SRAM, %u-byte pages, flash times %s",
+             p->name, p->flash_size / 1024, p->f_size_kib, p->sram_size / 1024, p->page_size,
+             opt->flash_time_max ? "max" : "typ");
     rcc_reset(vb->rcc, RCC_RESET_POWER_ON);
     m3_reset(vb->cpu, true);
     return vb;
@@ -631,5 +688,6 @@ int vb_run(struct vb *vb)
         vb->stop_slice = false;
         m3_run(vb->cpu, instr);
     }
+    vb_report_repeats(vb);
     return vb->exit_status; /* 0, or 3 after a --strict stop */
 }

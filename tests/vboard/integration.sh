@@ -29,6 +29,13 @@ t=$(grep 'gpio PA1=1' "$tmp/out" | sed -E 's/^\[ *([0-9.]+)\].*/\1/')
 if [ -n "$t" ] && ! has 'PA2=1' && awk "BEGIN{exit !($t >= 0.0201 && $t < 0.0210)}"; then ok flash_program_from_sram
 else bad flash_program_from_sram "want PA1=1 after ~20.16 ms (got '${t:-none}')"; fi
 
+# --flash-time max: DS5319 "Flash memory characteristics" maxima, tPROG 70 us
+# and tERASE 40 ms: 3 x 70 us + 40 ms = 40.21 ms before the pass.
+run --flash-time max --exit-after 0.1 "$FW/flash_sram.elf"
+t=$(grep 'gpio PA1=1' "$tmp/out" | sed -E 's/^\[ *([0-9.]+)\].*/\1/')
+if [ -n "$t" ] && ! has 'PA2=1' && awk "BEGIN{exit !($t >= 0.0402 && $t < 0.0410)}"; then ok flash_time_max_datasheet_maxima
+else bad flash_time_max_datasheet_maxima "want PA1=1 after ~40.21 ms (got '${t:-none}')"; fi
+
 # RM0008 19.3: IWDG not reloaded -> reset after (RLR+1)*4/40 kHz = 10 ms, IWDGRSTF.
 run --exit-after 0.1 "$FW/iwdg.elf"
 if has '^\[   0\.0100[0-9]+\] reset \(IWDG\)' && has 'gpio PA1=1' && ! has 'PA2=1'; then ok iwdg_reset
@@ -38,6 +45,24 @@ else bad iwdg_reset "want reset (IWDG) at 10 ms then PA1=1"; fi
 run --exit-after 0.05 "$FW/fault.elf"
 if has 'HardFault: undefined instruction' && has 'gpio PA1=1' && ! has 'PA2=1'; then ok hardfault_undefined_instruction
 else bad hardfault_undefined_instruction "want a HardFault event and PA1=1"; fi
+
+# Issue 7 item 7: a vector without the Thumb bit is an INVSTATE UsageFault,
+# escalated to HardFault (FORCED) when UsageFault is not enabled.
+run --exit-after 0.01 "$FW/invstate.elf"
+if has 'HardFault: vector lacks the Thumb bit.*escalated from UsageFault \(not enabled in SHCSR\)' &&
+    has 'gpio PA1=1' && ! has 'PA2=1'; then ok invstate_vector_escalates_to_hardfault
+else bad invstate_vector_escalates_to_hardfault "want INVSTATE escalated to HardFault, stacked PC = vector, PA1=1"; fi
+
+# SHCSR.USGFAULTENA/BUSFAULTENA: the UsageFault and BusFault handlers run.
+run --exit-after 0.01 "$FW/faultena.elf"
+if has 'UsageFault: undefined instruction' && has 'BusFault: access to unmapped' && has 'gpio PA3=1' &&
+    has 'gpio PA1=1' && ! has 'PA2=1'; then ok enabled_usagefault_and_busfault_handlers
+else bad enabled_usagefault_and_busfault_handlers "want UsageFault then BusFault handlers, PA1=1"; fi
+
+# A fault in the HardFault handler: lockup, reported as such; nothing runs after.
+run --exit-after 0.01 "$FW/lockup.elf"
+if has 'LOCKUP: fault in the HardFault handler' && has 'gpio PA3=1' && ! has 'PA2=1'; then ok fault_in_hardfault_is_lockup
+else bad fault_in_hardfault_is_lockup "want PA3=1 then 'LOCKUP: fault in the HardFault handler', no PA2"; fi
 
 # PM0056 4.4.11: load from an unmapped address -> HardFault, PRECISERR, BFAR;
 # reported as a violation.
@@ -51,6 +76,30 @@ run --exit-after 0.05 "$FW/pendsv.elf"
 if has 'gpio PA1=1' && ! has 'PA2=1'; then ok priorities_pendsv_primask
 else bad priorities_pendsv_primask "want PA1=1"; fi
 
+# RM0008 3.1: an 8/16-bit store to an APB register becomes a 32-bit store of
+# the duplicated data (a half-word "reset" via BSRR+2 sets the pin instead).
+run --exit-after 0.01 "$FW/apb_width.elf"
+if has 'gpio PA1=1' && ! has 'PA2=1'; then ok apb_bridge_duplicates_narrow_writes
+else bad apb_bridge_duplicates_narrow_writes "want PA4 kept at 1 by strh to BSRR+2, ODR 0x0101 after strb to ODR+1, PA1=1"; fi
+
+# Instruction timing (README "Instruction timing"): cycles per iteration of a
+# two-block loop, from PM0056 3.3.1 (1 cycle per NOP/SUBS, taken branch 1 + P,
+# P >= 1) and RM0008 3.3.3 (LATENCY wait states per 64-bit read, prefetch):
+# flash LATENCY 0: 7, SRAM: 7, flash LATENCY 2 + prefetch: 9, no prefetch: 11;
+# a SUBS/BNE loop held in one 64-bit block at LATENCY 2 + prefetch: 3.
+run --exit-after 0.05 "$FW/timing.elf"
+cyc() { # cycles per iteration while PA$1 was high (8 MHz, 2000 iterations)
+    awk -v p="PA$1" '$0 ~ "gpio " p "=1" { a = substr($2, 1, length($2) - 1) }
+        $0 ~ "gpio " p "=0" && a != "" { b = substr($2, 1, length($2) - 1) }
+        END { if (a == "" || b == "") print "none"; else printf "%.2f", (b - a) * 8e6 / 2000 }' "$tmp/out"
+}
+got="$(cyc 3) $(cyc 4) $(cyc 5) $(cyc 6) $(cyc 7) $(cyc 0)"
+near() { awk -v g="$1" -v w="$2" 'BEGIN { exit !(g != "none" && g - w < 0.05 && w - g < 0.05) }'; }
+read -r c3 c4 c5 c6 c7 c0 <<<"$got"
+if has 'gpio PA1=1' && near "$c3" 7 && near "$c4" 7 && near "$c5" 9 && near "$c6" 11 && near "$c7" 7 && near "$c0" 3
+then ok "flash_wait_states_and_prefetch_timing ($got cycles/iteration)"
+else bad flash_wait_states_and_prefetch_timing "want 7 7 9 11 7 3 cycles/iteration, got $got"; fi
+
 # Unmodelled access: reported; --strict stops with exit status 3.
 run --exit-after 0.05 "$FW/strict.elf"
 if has 'VIOLATION bus' && has 'gpio PA1=1' && [ "$(cat "$tmp/rc")" = 0 ]; then ok unmodelled_access_reported
@@ -58,6 +107,18 @@ else bad unmodelled_access_reported "want a VIOLATION line, PA1=1, exit 0"; fi
 run --strict --exit-after 0.05 "$FW/strict.elf"
 if has 'VIOLATION bus' && ! has 'gpio PA1=1' && [ "$(cat "$tmp/rc")" = 3 ]; then ok strict_stops_with_status_3
 else bad strict_stops_with_status_3 "want exit 3 before PA1=1 (rc $(cat "$tmp/rc"))"; fi
+
+# Issue 7 item 11: the same violation 100 times is printed once, with the
+# count at exit; under --strict one line and the stop.
+run --exit-after 0.01 "$FW/repeat.elf"
+n=$(grep -c 'VIOLATION gpio' "$tmp/out")
+if [ "$n" = 1 ] && has 'violations: 100 in all, 99 repeats of the 1 above not printed' && has 'gpio PA1=1'
+then ok violation_printed_once_with_count
+else bad violation_printed_once_with_count "want 1 VIOLATION line (got $n) and '100 in all, 99 repeats'"; fi
+run --strict --exit-after 0.01 "$FW/repeat.elf"
+n=$(grep -c 'VIOLATION' "$tmp/out")
+if [ "$n" = 1 ] && [ "$(cat "$tmp/rc")" = 3 ]; then ok strict_prints_violation_once
+else bad strict_prints_violation_once "want 1 VIOLATION line (got $n), exit 3"; fi
 
 # RM0008 19.3.2: option byte WDG_SW = 0 (--hw-iwdg) runs the IWDG from reset:
 # a program that never reloads it is reset after 409.6 ms (PR 0, RLR 0xFFF).

@@ -70,6 +70,26 @@ TEST(clocks_required_rm0008_6_1)
     CHECK_EQ(fake_violations, 1);
 }
 
+/* RM0008 5.4.1 DBP: "Disable backup domain write protection ... This bit
+ * must be set to enable write access to these registers": reads need no
+ * DBP. apache/mynewt-core PR 3244 (on an F1): "Writing to backup registers
+ * requires enabling BKP_CLK. For read it does not seem to be needed." */
+TEST(dr_reads_without_dbp_or_clocks_return_the_data_mynewt_3244)
+{
+    struct bkp *b = mk(false);
+    fake_write32(PWR_CR, 1u << 8);
+    fake_write32(BKP + 0x04, 0xB007);
+    fake_write32(PWR_CR, 0);
+    CHECK_EQ(fake_read32(BKP + 0x04), 0xB007); /* DBP = 0: read allowed */
+    CHECK_EQ(fake_violations, 0);
+    fake_clock_on[VB_CLK_BKP] = false;
+    fake_clock_on[VB_CLK_PWR] = false;
+    CHECK_EQ(fake_read32(BKP + 0x04), 0xB007); /* as on silicon, but flagged (6.1) */
+    CHECK_EQ(fake_violations, 1);
+    fake_write32(BKP + 0x04, 0); /* writes without clocks are lost */
+    CHECK_EQ(bkp_dr(b, 1), 0xB007);
+}
+
 TEST(pwr_cwuf_csbf_read_zero_rm0008_5_4_1)
 {
     mk(false);

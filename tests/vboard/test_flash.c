@@ -212,6 +212,52 @@ TEST(page_erase_takes_terase_rm0008_3_3_3_and_ds5319)
     CHECK(fake_read32(SR) & SR_EOP, "EOP not set");
 }
 
+/* --flash-time max. DS5319 table "Flash memory characteristics": tPROG
+ * "16-bit programming time" min 40, typ 52.5, max 70 us; tERASE "Page (1
+ * KB) erase time" min 20, max 40 ms. */
+TEST(flash_time_max_takes_the_datasheet_maxima_ds5319)
+{
+    fake_reset();
+    struct flash_cfg cfg = {.flash_size = 64 * 1024, .page_size = 1024, .time_max = true};
+    struct flash *f = flash_new(fake_vb, &cfg);
+    unlock();
+    fake_write32(CR, CR_PG);
+    CHECK(program(f, 0x08001000, 0x1234), "store refused");
+    fake_advance_ns(70000 - 1);
+    CHECK(fake_read32(SR) & SR_BSY, "BSY cleared before the 70 us maximum");
+    fake_advance_ns(1);
+    CHECK_EQ(fake_read32(SR) & SR_BSY, 0);
+    CHECK_EQ(hw(f, 0x08001000), 0x1234);
+    fake_write32(CR, CR_PER);
+    fake_write32(AR, 0x08001000);
+    fake_write32(CR, CR_PER | CR_STRT);
+    fake_advance_ns(40000000ull - 1);
+    CHECK_EQ(hw(f, 0x08001000), 0x1234);
+    fake_advance_ns(1);
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+}
+
+/* Default (typ): 52.5 us per half-word; the page erase has no typical value
+ * in the table, so the minimum 20 ms is used. */
+TEST(flash_time_typ_by_default_ds5319)
+{
+    struct flash *f = mk64();
+    unlock();
+    fake_write32(CR, CR_PG);
+    CHECK(program(f, 0x08001000, 0x1234), "store refused");
+    fake_advance_ns(52500 - 1);
+    CHECK(fake_read32(SR) & SR_BSY, "BSY cleared before 52.5 us");
+    fake_advance_ns(1);
+    CHECK_EQ(fake_read32(SR) & SR_BSY, 0);
+    fake_write32(CR, CR_PER);
+    fake_write32(AR, 0x08001000);
+    fake_write32(CR, CR_PER | CR_STRT);
+    fake_advance_ns(20000000ull - 1);
+    CHECK_EQ(hw(f, 0x08001000), 0x1234);
+    fake_advance_ns(1);
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+}
+
 TEST(mass_erase_rm0008_3_3_3)
 {
     struct flash *f = mk64();

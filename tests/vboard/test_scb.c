@@ -96,10 +96,24 @@ TEST(ccr_reset_stkalign_and_cfsr_rc_w1_pm0056_4_4_7)
 {
     struct scb *s = mk();
     CHECK_EQ(fake_read32(CCR), 0x200);
-    scb_record_fault(s, 1u << 16, 0xFFFFFFFF);
+    scb_record_fault(s, 1u << 16, 0xFFFFFFFF, true);
     CHECK_EQ(fake_read32(CFSR), 1u << 16);
     fake_write32(CFSR, 1u << 16);
     CHECK_EQ(fake_read32(CFSR), 0);
+}
+
+/* PM0056 4.4.9: "MEMFAULTENA bit 16, BUSFAULTENA 17, USGFAULTENA 18" are
+ * the enables; "USGFAULTACT" (bit 3) reads 1 while UsageFault is active. */
+TEST(shcsr_enables_and_active_bits_pm0056_4_4_9)
+{
+    struct scb *s = mk();
+    CHECK(!scb_fault_enabled(s, EXC_USAGEFAULT), "UsageFault enabled at reset");
+    fake_write32(0xE000ED24, 1u << 18);
+    CHECK(scb_fault_enabled(s, EXC_USAGEFAULT), "USGFAULTENA not honoured");
+    CHECK(!scb_fault_enabled(s, EXC_BUSFAULT), "BusFault enabled by USGFAULTENA");
+    CHECK_EQ(fake_read32(0xE000ED24), 1u << 18);
+    nvic_activate(n, EXC_USAGEFAULT);
+    CHECK_EQ(fake_read32(0xE000ED24), (1u << 18) | (1u << 3));
 }
 
 int main(void) { return run_tests(); }
