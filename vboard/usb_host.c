@@ -327,10 +327,13 @@ static void queue_xfer(struct usb_host *h, struct usb_ctrl *c)
 static bool handshake_ok(struct usb_host *h, enum usb_hs hs)
 {
     struct usb_ctrl *c = h->active;
-    if (hs == USB_HS_ACK) {
+    /* Three strikes count consecutive errors: a transaction that ended
+     * with a valid handshake (ACK or NAK) starts the count again (EHCI:
+     * Cerr is reloaded when a transaction "completes without an error"). */
+    if (hs == USB_HS_ACK || hs == USB_HS_NAK)
         c->errors = 0;
+    if (hs == USB_HS_ACK)
         return true;
-    }
     if (hs == USB_HS_STALL) {
         xfer_finish(h, -EPIPE);
     } else if (hs == USB_HS_NONE && ++c->errors >= MAX_ERRORS) {
