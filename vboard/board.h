@@ -47,6 +47,8 @@ struct vb_opts {
     bool strict, realtime, fast, hw_iwdg, quiet_gpio;
     uint32_t app_base;
     double exit_after_s; /* virtual seconds, 0 = run until a signal */
+    double usb_error_rate;   /* --usb-errors: packets lost, 0..1 */
+    uint64_t usb_error_seed;
 };
 
 enum {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static const struct vb_part parts[] = {
     {"f103c8", 64 * 1024, 20 * 1024, 1024},
@@ -36,6 +38,8 @@ static void usage(FILE *f)
             "  --hw-iwdg           option byte WDG_SW = 0: IWDG runs from reset\n"
             "  --exit-after SEC    stop after SEC seconds of virtual time\n"
             "  --quiet-gpio        no \"gpio Pxn=v\" lines\n"
+            "  --usb-errors RATE[,SEED]  noisy cable: lose each USB packet with probability\n"
+            "                      RATE (0..1, or N%%); SEED repeats a run (printed)\n"
             "Signals: SIGTERM/SIGINT stop cleanly; SIGUSR1 presses the reset button.\n");
 }
 
@@ -123,6 +127,32 @@ static bool load_firmware(const char *path, uint32_t flash_size, uint8_t **image
     return true;
 }
 
+/* --usb-errors RATE[,SEED]: RATE as a fraction (0.01) or percent (1%);
+ * without SEED one is taken from the clock (vboard prints it). */
+static bool parse_usb_errors(const char *arg, struct vb_opts *o)
+{
+    char *end;
+    double rate = strtod(arg, &end);
+    if (end != arg && *end == '%')
+        rate /= 100, end++;
+    unsigned long long seed = 0;
+    bool seeded = false;
+    if (end != arg && *end == ',') {
+        char *e2;
+        seed = strtoull(end + 1, &e2, 0);
+        seeded = e2 != end + 1;
+        end = e2;
+    }
+    if (end == arg || *end || rate < 0 || rate > 1 || (strchr(arg, ',') && !seeded)) {
+        fprintf(stderr, "vboard: --usb-errors wants RATE[,SEED], RATE from 0 to 1 or a "
+                        "percentage (0.01 or 1%%), SEED a number; got \"%s\"\n", arg);
+        return false;
+    }
+    o->usb_error_rate = rate;
+    o->usb_error_seed = seeded ? seed : (unsigned long long)time(NULL) ^ (unsigned)getpid();
+    return true;
+}
+
 static void on_quit(int sig)
 {
     (void)sig;
@@ -144,6 +174,7 @@ int main(int argc, char **argv)
     o.app_base = 0x08002000;
     memset(o.pin_level, -1, sizeof o.pin_level);
     bool uid_given = false;
+    enum { O_USB_ERRORS = 512 }; /* USB host options (usb_host.c) */
     enum { O_PART = 256, O_BOARD, O_FLASH, O_PORT, O_UID, O_PIN, O_TRACE, O_STRICT, O_REALTIME,
            O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP };
     static const struct option lo[] = {
@@ -152,6 +183,7 @@ int main(int argc, char **argv)
         {"trace", 1, 0, O_TRACE}, {"strict", 0, 0, O_STRICT}, {"realtime", 0, 0, O_REALTIME},
         {"fast", 0, 0, O_FAST}, {"app-base", 1, 0, O_APPBASE}, {"hw-iwdg", 0, 0, O_HWIWDG},
         {"exit-after", 1, 0, O_EXIT}, {"quiet-gpio", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP},
+        {"usb-errors", 1, 0, O_USB_ERRORS},
         {0, 0, 0, 0},
     };
     int c;
@@ -240,6 +272,10 @@ int main(int argc, char **argv)
         case O_HWIWDG: o.hw_iwdg = true; break;
         case O_EXIT: o.exit_after_s = strtod(optarg, NULL); break;
         case O_QUIET: o.quiet_gpio = true; break;
+        case O_USB_ERRORS:
+            if (!parse_usb_errors(optarg, &o))
+                return 2;
+            break;
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
