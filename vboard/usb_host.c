@@ -1,10 +1,13 @@
 /*
- * usb_host.c - the host controller and root hub port vboard plays toward the
+ * usb_host.c - the host controller and root port vboard plays toward the
  * device model, in virtual time: attach/detach detection from the D+
- * pull-up, bus resets, SOFs, control transfers run as separate SETUP / DATA
- * / STATUS transactions with the data toggles, NAK retries and error counts
- * of a real host, and a Linux-like enumeration. The enumerated device is
- * exported by usbip_server.c.
+ * pull-up, bus resets, 1-ms frames with SOFs, control transfers run as
+ * separate SETUP / DATA / STATUS transactions that take their USB 2.0 bus
+ * time inside frames, with the data toggles, NAK retries and error counts
+ * of a real host, completions given back at frame end, Linux's enumeration
+ * sequence and waits, and an optional noisy cable (--usb-errors). The
+ * enumerated device is exported by usbip_server.c. README "The USB host"
+ * lists each number with its source and test.
  */
 #include <errno.h>
 #include <poll.h>
