@@ -53,6 +53,8 @@ struct vb_opts {
     bool flash_time_max; /* --flash-time max: datasheet maxima */
     uint32_t app_base;
     double exit_after_s; /* virtual seconds, 0 = run until a signal */
+    double usb_error_rate;   /* --usb-errors: packets lost, 0..1 */
+    uint64_t usb_error_seed;
 };
 
 enum {

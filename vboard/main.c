@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Sizes from the datasheets' ordering tables (DS5319 medium density, DS5792
  * high density, DS5919 low density) and RM0008 3.3.3 "Embedded Flash
@@ -50,6 +52,8 @@ static void usage(FILE *f)
             "  --lsi-hz N          LSI frequency, 30000..60000 (DS5319 fLSI; default 40000)\n"
             "  --exit-after SEC    stop after SEC seconds of virtual time\n"
             "  --quiet-gpio        no \"gpio Pxn=v\" lines\n"
+            "  --usb-errors RATE[,SEED]  noisy cable: lose each USB packet with probability\n"
+            "                      RATE (0..1, or N%%); SEED repeats a run (printed)\n"
             "Signals: SIGTERM/SIGINT stop cleanly; SIGUSR1 presses the reset button.\n");
 }
 
@@ -137,6 +141,32 @@ static bool load_firmware(const char *path, uint32_t flash_size, uint8_t **image
     return true;
 }
 
+/* --usb-errors RATE[,SEED]: RATE as a fraction (0.01) or percent (1%);
+ * without SEED one is taken from the clock (vboard prints it). */
+static bool parse_usb_errors(const char *arg, struct vb_opts *o)
+{
+    char *end;
+    double rate = strtod(arg, &end);
+    if (end != arg && *end == '%')
+        rate /= 100, end++;
+    unsigned long long seed = 0;
+    bool seeded = false;
+    if (end != arg && *end == ',') {
+        char *e2;
+        seed = strtoull(end + 1, &e2, 0);
+        seeded = e2 != end + 1;
+        end = e2;
+    }
+    if (end == arg || *end || rate < 0 || rate > 1 || (strchr(arg, ',') && !seeded)) {
+        fprintf(stderr, "vboard: --usb-errors wants RATE[,SEED], RATE from 0 to 1 or a "
+                        "percentage (0.01 or 1%%), SEED a number; got \"%s\"\n", arg);
+        return false;
+    }
+    o->usb_error_rate = rate;
+    o->usb_error_seed = seeded ? seed : (unsigned long long)time(NULL) ^ (unsigned)getpid();
+    return true;
+}
+
 static void on_quit(int sig)
 {
     (void)sig;
@@ -158,6 +188,7 @@ int main(int argc, char **argv)
     o.app_base = 0x08002000;
     memset(o.pin_level, -1, sizeof o.pin_level);
     bool uid_given = false;
+    enum { O_USB_ERRORS = 512 }; /* USB host options (usb_host.c) */
     enum { O_PART = 256, O_BOARD, O_FLASH, O_PORT, O_UID, O_PIN, O_TRACE, O_STRICT, O_REALTIME,
            O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP, O_NOHSE, O_LSIHZ, O_FLASHTIME };
     static const struct option lo[] = {
@@ -168,6 +199,7 @@ int main(int argc, char **argv)
         {"exit-after", 1, 0, O_EXIT}, {"quiet-gpio", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP},
         {"no-hse", 0, 0, O_NOHSE}, {"lsi-hz", 1, 0, O_LSIHZ},
         {"flash-time", 1, 0, O_FLASHTIME},
+        {"usb-errors", 1, 0, O_USB_ERRORS},
         {0, 0, 0, 0},
     };
     int c;
@@ -279,6 +311,10 @@ int main(int argc, char **argv)
             }
             fprintf(stderr, "vboard: --flash-time wants typ or max, not %s\n", optarg);
             return 2;
+        case O_USB_ERRORS:
+            if (!parse_usb_errors(optarg, &o))
+                return 2;
+            break;
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

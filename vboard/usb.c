@@ -8,9 +8,12 @@
  * BL_SIZE/NUM_BLOCK), single-buffered control/bulk/interrupt transactions
  * (SETUP, OUT, IN, NAK, STALL, DISABLED, data toggles, STATUS_OUT, buffer
  * overrun), USB reset (bus and FRES), SOF, suspend/wakeup flags, and the
- * USB_LP/USB_HP interrupt lines. Not modelled: isochronous and
- * double-buffered transfers (reported once, answered with no handshake),
- * PMAOVR/ERR (the virtual bus never loses a packet), USBWakeup via EXTI18.
+ * USB_LP/USB_HP interrupt lines, no answer while ISTR.RESET is set, IN
+ * data the host did not ACK (kept for the retry). Not modelled: isochronous
+ * and double-buffered transfers (reported once, answered with no
+ * handshake), PMAOVR, ERR (a corrupted packet is simply not seen: the
+ * host side decides which packets a noisy cable loses), USBWakeup via
+ * EXTI18.
  */
 #include "usb.h"
 #include "usb_regs.h"
@@ -366,6 +369,11 @@ static int match_ep(struct usb_model *m, uint8_t addr, uint8_t ep)
 {
     if (!usb_alive(m))
         return -1;
+    /* RM0008 23.5.2 ISTR.RESET: "Reception and transmission are disabled
+     * until the RESET bit is cleared." A stack that has not yet seen the
+     * reset answers nothing, whatever EP0R and DADDR say. */
+    if (m->istr & USB_ISTR_RESET)
+        return -1;
     /* RM0008 23.5.2 DADDR.EF: "If this bit is at '0' no transactions are
      * handled, irrespective of the settings of USB_EPnR registers." */
     if (!(m->daddr & USB_DADDR_EF) || (m->daddr & 0x7F) != addr)
@@ -518,6 +526,12 @@ enum usb_hs usb_dev_out(struct usb_model *m, uint8_t addr, uint8_t ep, const uin
 enum usb_hs usb_dev_in(struct usb_model *m, uint8_t addr, uint8_t ep, uint8_t *buf, size_t max,
                        size_t *len, int *data_pid)
 {
+    return usb_dev_in_acked(m, addr, ep, buf, max, len, data_pid, true);
+}
+
+enum usb_hs usb_dev_in_acked(struct usb_model *m, uint8_t addr, uint8_t ep, uint8_t *buf,
+                             size_t max, size_t *len, int *data_pid, bool host_ack)
+{
     int n = match_ep(m, addr, ep);
     if (n < 0 || unmodelled_ep(m, n))
         return USB_HS_NONE;
@@ -540,7 +554,16 @@ enum usb_hs usb_dev_in(struct usb_model *m, uint8_t addr, uint8_t ep, uint8_t *b
     memcpy(buf, m->pma + addr_tx, count);
     *len = count;
     *data_pid = !!(r & USB_EP_DTOG_TX);
-    /* After the host's ACK: DTOG_TX toggles, STAT_TX -> NAK, CTR_TX = 1. */
+    /* RM0008 23.4.2: DTOG_TX toggles, STAT_TX goes NAK and CTR_TX is set
+     * only once the host's ACK is received. Without it (data corrupted on
+     * the way, or the ACK lost) the endpoint stays VALID with the same
+     * buffer and toggle, and the host's next IN gets the packet again. */
+    if (!host_ack) {
+        vb_trace(m->vb, "usb", "EP%d IN DATA%d %zu bytes: no ACK from the host, kept", n,
+                 *data_pid, count);
+        update_irq(m);
+        return USB_HS_ACK;
+    }
     if (!(r & USB_EP_CTR_TX))
         m->ctr_seq[n][1] = ++m->seq;
     m->epr[n] = (uint16_t)((r ^ USB_EP_DTOG_TX) | USB_EP_CTR_TX);

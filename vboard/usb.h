@@ -30,6 +30,10 @@ struct usb_host *usb_host_new(struct vb *vb, struct usb_model *dev, const char *
  * connect/disconnect detection, enumeration). Returns the virtual time in ns
  * at which it next wants to run (UINT64_MAX when idle). */
 uint64_t usb_host_poll(struct usb_host *h, int wait_ms);
+/* A noisy cable (--usb-errors RATE[,SEED]): each packet on the wire is
+ * lost with probability rate (0..1), from a generator seeded with seed;
+ * the host retries as USB 2.0 8.5 says (three strikes). Prints the seed. */
+void usb_host_set_errors(struct usb_host *h, double rate, uint64_t seed);
 /* Power cut or end of run: every importer is disconnected. */
 void usb_host_free(struct usb_host *h);
 
@@ -46,6 +50,12 @@ enum usb_hs usb_dev_out(struct usb_model *m, uint8_t addr, uint8_t ep, const uin
 /* On ACK: *len bytes copied into buf (at most max), *data_pid the PID sent. */
 enum usb_hs usb_dev_in(struct usb_model *m, uint8_t addr, uint8_t ep, uint8_t *buf, size_t max,
                        size_t *len, int *data_pid);
+/* The same IN transaction, host_ack false when the device's data packet
+ * reached the host corrupted or the host's ACK was lost: the device sent
+ * the packet (buf, *len, *data_pid filled) but keeps its state for the
+ * retry. usb_dev_in is this with host_ack true. */
+enum usb_hs usb_dev_in_acked(struct usb_model *m, uint8_t addr, uint8_t ep, uint8_t *buf,
+                             size_t max, size_t *len, int *data_pid, bool host_ack);
 void usb_dev_bus_reset(struct usb_model *m); /* SE0 >= 10 ms: ISTR.RESET */
 void usb_dev_sof(struct usb_model *m);       /* start of frame: FNR, ISTR.SOF */
 void usb_dev_suspend(struct usb_model *m);   /* idle bus >= 3 ms: ISTR.SUSP */

@@ -1,10 +1,13 @@
 /*
- * usb_host.c - the host controller and root hub port vboard plays toward the
+ * usb_host.c - the host controller and root port vboard plays toward the
  * device model, in virtual time: attach/detach detection from the D+
- * pull-up, bus resets, SOFs, control transfers run as separate SETUP / DATA
- * / STATUS transactions with the data toggles, NAK retries and error counts
- * of a real host, and a Linux-like enumeration. The enumerated device is
- * exported by usbip_server.c.
+ * pull-up, bus resets, 1-ms frames with SOFs, control transfers run as
+ * separate SETUP / DATA / STATUS transactions that take their USB 2.0 bus
+ * time inside frames, with the data toggles, NAK retries and error counts
+ * of a real host, completions given back at frame end, Linux's enumeration
+ * sequence and waits, and an optional noisy cable (--usb-errors). The
+ * enumerated device is exported by usbip_server.c. README "The USB host"
+ * lists each number with its source and test.
  */
 #include <errno.h>
 #include <poll.h>
@@ -16,13 +19,38 @@
 #include "usb_host_int.h"
 
 #define MS 1000000ull
-#define DEBOUNCE_NS (100 * MS)   /* USB 2.0 9.1.2 / 7.1.7.3 TATTDB */
-#define RESET_NS (10 * MS)       /* TDRST >= 10 ms */
-#define RECOVERY_NS (10 * MS)    /* TRSTRCY */
-#define SET_ADDRESS_NS (10 * MS) /* TDSETADDR is 2 ms; Linux waits 10 */
-#define TXN_GAP_NS 50000ull      /* one transaction per 50 us of bus time */
+/* USB 2.0 8.4.3.1: a full-speed host sends an SOF every 1.000 ms. */
+#define FRAME_NS MS
+/* Timing of Linux's hub driver (drivers/usb/core/hub.c) on a root port.
+ * Each is at or above the USB 2.0 minimum the device may rely on. */
+/* USB 2.0 7.1.7.3 TATTDB: 100 ms of stable attach before the reset
+ * (hub.c hub_port_debounce: HUB_DEBOUNCE_STABLE 100). */
+#define DEBOUNCE_NS (100 * MS)
+/* USB 2.0 7.1.7.5 TDRSTR: a reset from a root port lasts at least 50 ms
+ * (TDRST >= 10 ms from a hub). */
+#define RESET_NS (50 * MS)
+/* hub.c hub_port_init: delay = HUB_ROOT_RESET_TIME (60) for a root port;
+ * hub_port_wait_reset sleeps that long before it looks at the port, so
+ * Linux notices the end of the reset 60 ms after starting it. */
+#define RESET_SEEN_NS (60 * MS)
+/* hub.c hub_port_reset: "TRSTRCY = 10 ms; plus some extra",
+ * reset_recovery_time = 10 + 40, slept before the first request (USB 2.0
+ * 7.1.7.5 / 9.2.6.2 TRSTRCY: at least 10 ms). */
+#define RECOVERY_NS (50 * MS)
+/* hub.c hub_port_init: msleep(10) after hub_set_address ("let SET_ADDRESS
+ * settle"); USB 2.0 9.2.6.3 TDSETADDR allows the device 2 ms. */
+#define SET_ADDRESS_NS (10 * MS)
+/* SOF token: SYNC, PID, 11-bit frame number, CRC5, EOP, about 35 bit
+ * times at 12 Mb/s, with the inter-packet gap. */
+#define SOF_NS 3000ull
+/* USB 2.0 5.11.3 Host_Delay, implementation specific: Linux's estimate
+ * (hcd.h BW_HOST_DELAY, 1000 ns). */
+#define HOST_DELAY_NS 1000ull
 #define XFER_TIMEOUT_NS (5000 * MS) /* Linux USB_CTRL_GET/SET_TIMEOUT */
-#define MAX_ERRORS 3             /* no handshake three times: transfer fails */
+/* Three strikes: a transaction that fails (no handshake, corrupted) three
+ * times in a row ends the transfer with an error (UHCI TD C_ERR and EHCI
+ * qTD CErr, which Linux programs to 3; USB 2.0 8.5 retries, 10.2.6). */
+#define MAX_ERRORS 3
 /* Linux (hub_port_init) keeps resetting a silent device for several
  * seconds before "unable to enumerate USB device"; a device busy erasing
  * flash for a second must survive that, so the attempts back off. */
@@ -32,17 +60,32 @@
 enum port_state { P_DETACHED, P_DEBOUNCE, P_RESET, P_ENABLED };
 enum stage { ST_SETUP, ST_DATA, ST_STATUS };
 
-/* Enumeration steps, in the order Linux hub_port_init + usb_new_device run
- * them. */
+/* Enumeration steps, in the order Linux runs them for a full-speed device
+ * (new scheme): hub_port_init (reset, GET_DESCRIPTOR(device, 64) at
+ * address 0, reset, SET_ADDRESS, GET_DESCRIPTOR(device, 18), the BOS from
+ * bcdUSB 0x0201 on: 5 bytes then whole), then usb_new_device ->
+ * usb_enumerate_device (usb_get_configuration: 9 bytes then
+ * wTotalLength; usb_cache_string for iProduct, iManufacturer,
+ * iSerialNumber, the first one reading string 0 for the language), then
+ * the generic driver's SET_CONFIGURATION. */
 enum step {
-    E_RESET1, E_DEV64, E_RESET2, E_SETADDR, E_DEV18, E_CFG9, E_CFG, E_BOS5, E_BOS, E_STR0,
+    E_RESET1, E_DEV64, E_RESET2, E_SETADDR, E_DEV18, E_BOS5, E_BOS, E_CFG9, E_CFG, E_STR0,
     E_STR_PRODUCT, E_STR_MANUF, E_STR_SERIAL, E_SETCFG, E_DONE
 };
 static const char *const step_name[] = {
     "reset", "GET_DESCRIPTOR device(64)", "reset", "SET_ADDRESS", "GET_DESCRIPTOR device",
-    "GET_DESCRIPTOR config(9)", "GET_DESCRIPTOR config", "GET_DESCRIPTOR BOS(5)",
-    "GET_DESCRIPTOR BOS", "GET_DESCRIPTOR string 0", "GET_DESCRIPTOR iProduct",
+    "GET_DESCRIPTOR BOS(5)", "GET_DESCRIPTOR BOS", "GET_DESCRIPTOR config(9)",
+    "GET_DESCRIPTOR config", "GET_DESCRIPTOR string 0", "GET_DESCRIPTOR iProduct",
     "GET_DESCRIPTOR iManufacturer", "GET_DESCRIPTOR iSerialNumber", "SET_CONFIGURATION", "done",
+};
+
+/* --usb-errors: every packet on the wire is lost (corrupted: the receiver
+ * ignores it) with probability rate, from a seeded generator so that a run
+ * can be repeated. */
+struct noise {
+    double rate;
+    uint64_t seed, state;
+    unsigned long packets, lost;
 };
 
 struct usb_host {
@@ -51,7 +94,11 @@ struct usb_host {
     struct usbip_server *srv;
     enum port_state port;
     uint64_t since;          /* pull-up seen since / reset ends at */
-    uint64_t next_sof, next_txn;
+    uint64_t reset_seen;     /* when the hub driver notices the end of the reset */
+    /* Frames: next_sof is the end of the current frame. A transaction
+     * starts when the bus is free (bus_free) and must end within the
+     * frame; next_txn is when the active transfer may try again. */
+    uint64_t next_sof, bus_free, next_txn;
     uint8_t addr, last_addr; /* the device's address; last one handed out */
     uint8_t mps0;            /* bMaxPacketSize0 the host uses */
     /* enumeration */
@@ -68,6 +115,20 @@ struct usb_host {
     struct usb_devinfo info;
     /* transfers */
     struct usb_ctrl *active, *queue;
+    /* Finished on the bus, given to the driver at deliver_at. A
+     * frame-scheduled host controller reports completions at the end of
+     * the frame (UHCI: IOC interrupts "at the end of the frame in which
+     * the TD completed"; OHCI writes the done queue back at frame end);
+     * the driver (hub_wq, usb_control_msg waking its caller) then acts,
+     * which the model counts as one more frame. So at least one whole
+     * frame separates a transfer's last packet from the next request or
+     * port reset the driver makes: the gap whose absence made other
+     * stacks fail (a reset in the same instant as a status stage). */
+    struct usb_ctrl *finished;
+    uint64_t deliver_at;
+    struct noise noise;
+    usb_tap_fn tap;
+    void *tap_ctx;
     uint64_t last_serve_ns; /* wall clock */
 };
 
@@ -86,10 +147,137 @@ static const char *err_name(int st)
     }
 }
 
+/* ---- Wire: transactions, noise, the tap --------------------------------- */
+
+static void tap(struct usb_host *h, enum usb_tap_kind kind, uint8_t ep, const uint8_t *setup,
+                size_t len, enum usb_hs hs, bool lost)
+{
+    if (!h->tap)
+        return;
+    struct usb_tap_event e = {kind, vb_now_ns(h->vb), h->addr, ep, {0}, len, hs, lost};
+    if (setup)
+        memcpy(e.setup, setup, 8);
+    h->tap(h->tap_ctx, &e);
+}
+
+/* xorshift64*: small, seeded, the same sequence on every machine. */
+static uint64_t noise_next(struct noise *n)
+{
+    n->state ^= n->state >> 12;
+    n->state ^= n->state << 25;
+    n->state ^= n->state >> 27;
+    return n->state * 0x2545F4914F6CDD1Dull;
+}
+
+/* Whether the next packet on the wire is lost (not yet reported). */
+static bool noise_draw(struct usb_host *h)
+{
+    struct noise *n = &h->noise;
+    if (n->rate <= 0)
+        return false;
+    n->packets++;
+    return (double)(noise_next(n) >> 11) * (1.0 / 9007199254740992.0) < n->rate;
+}
+
+static void noise_report(struct usb_host *h, const char *what)
+{
+    h->noise.lost++;
+    vb_event(h->vb, "usb noise: %s lost (%lu of %lu packets)", what, h->noise.lost,
+             h->noise.packets);
+}
+
+static bool packet_lost(struct usb_host *h, const char *what)
+{
+    if (!noise_draw(h))
+        return false;
+    noise_report(h, what);
+    return true;
+}
+
+/* USB 2.0 5.11.3, full-speed non-isochronous transaction, handshake
+ * included: 9107 + 83.54 x floor(3.167 + BitStuffTime(bytes)) + Host_Delay
+ * ns, BitStuffTime = 1.1667 x 8 x bytes (worst-case bit stuffing). */
+static uint64_t txn_ns(size_t bytes)
+{
+    uint64_t bits = (3167 + 9333 * (uint64_t)bytes) / 1000;
+    return 9107 + bits * 8354 / 100 + HOST_DELAY_NS;
+}
+
+/* Each wrapper is one transaction on the wire: token, data, handshake,
+ * each of which the noisy cable may lose. Returns what the host saw. */
+static enum usb_hs wire_setup(struct usb_host *h, const uint8_t setup[8])
+{
+    enum usb_hs hs = USB_HS_NONE;
+    bool lost = packet_lost(h, "SETUP token") || packet_lost(h, "SETUP DATA0");
+    if (!lost) {
+        hs = usb_dev_setup(h->dev, h->addr, setup);
+        if (hs != USB_HS_NONE && packet_lost(h, "SETUP handshake"))
+            lost = true, hs = USB_HS_NONE;
+    } /* a lost token or data packet: the device ignores the transaction */
+    tap(h, USB_TAP_SETUP, 0, setup, 8, hs, lost);
+    return hs;
+}
+
+static enum usb_hs wire_out(struct usb_host *h, uint8_t ep, const uint8_t *data, size_t len,
+                            int pid)
+{
+    enum usb_hs hs = USB_HS_NONE;
+    bool lost = packet_lost(h, "OUT token") || packet_lost(h, pid ? "OUT DATA1" : "OUT DATA0");
+    if (!lost) {
+        hs = usb_dev_out(h->dev, h->addr, ep, data, len, pid);
+        /* A lost ACK: the device has the data and toggled; the host sends
+         * the same packet again and the device, seeing the old toggle,
+         * ACKs and drops it (USB 2.0 8.6.4). */
+        if (hs != USB_HS_NONE && packet_lost(h, "OUT handshake"))
+            lost = true, hs = USB_HS_NONE;
+    }
+    tap(h, USB_TAP_OUT, ep, NULL, len, hs, lost);
+    return hs;
+}
+
+static enum usb_hs wire_in(struct usb_host *h, uint8_t ep, uint8_t *buf, size_t max,
+                           size_t *len, int *pid)
+{
+    enum usb_hs hs = USB_HS_NONE;
+    *len = 0;
+    bool lost = packet_lost(h, "IN token");
+    if (!lost) {
+        /* Drawn before the device answers: its packet (data or NAK/STALL)
+         * may be corrupted, and the host's ACK may be lost. Either way the
+         * device does not see the ACK and keeps its data for the retry
+         * (RM0008 23.4.2). */
+        bool back_lost = noise_draw(h);
+        bool ack_lost = !back_lost && noise_draw(h);
+        hs = usb_dev_in_acked(h->dev, h->addr, ep, buf, max, len, pid, !back_lost && !ack_lost);
+        if (back_lost && hs != USB_HS_NONE) {
+            noise_report(h, hs == USB_HS_ACK ? "IN data" : "IN handshake from the device");
+            lost = true, hs = USB_HS_NONE;
+        }
+        if (ack_lost && hs == USB_HS_ACK)
+            noise_report(h, "IN ACK from the host");
+        /* ack_lost: the host got good data and goes on; the device will
+         * send it again and the host drops it by its toggle (8.6.4). */
+        lost = lost || (ack_lost && hs == USB_HS_ACK);
+    }
+    tap(h, USB_TAP_IN, ep, NULL, *len, hs, lost);
+    return hs;
+}
+
 /* ---- Control transfers as transactions ---------------------------------- */
 
 static size_t wlength(const struct usb_ctrl *c) { return (size_t)(c->setup[6] | c->setup[7] << 8); }
 static bool dir_in(const struct usb_ctrl *c) { return c->setup[0] & 0x80; }
+
+static void deliver(struct usb_host *h)
+{
+    while (h->finished) {
+        struct usb_ctrl *c = h->finished;
+        h->finished = c->next;
+        c->next = NULL;
+        if (c->done)
+            c->done(h, c);
+    }
+}
 
 static void xfer_finish(struct usb_host *h, int status)
 {
@@ -98,13 +286,21 @@ static void xfer_finish(struct usb_host *h, int status)
     c->status = status;
     vb_trace(h->vb, "usb", "control %02x %02x len %zu -> %s, %zu bytes", c->setup[0],
              c->setup[1], wlength(c), err_name(status), c->actual);
-    if (c->done)
-        c->done(h, c);
+    struct usb_ctrl **p = &h->finished;
+    while (*p)
+        p = &(*p)->next;
+    c->next = NULL;
+    *p = c;
+    /* See struct usb_host: reported at the end of this frame, acted on by
+     * the driver one frame later. Without frames (port not enabled) at
+     * once. */
+    h->deliver_at = h->port == P_ENABLED ? h->next_sof + FRAME_NS : vb_now_ns(h->vb);
 }
 
 static void xfer_start_next(struct usb_host *h)
 {
-    if (h->active || !h->queue || h->port != P_ENABLED)
+    uint64_t now = vb_now_ns(h->vb);
+    if (h->active || !h->queue || h->port != P_ENABLED || h->finished || now < h->deliver_at)
         return;
     struct usb_ctrl *c = h->queue;
     h->queue = c->next;
@@ -113,10 +309,10 @@ static void xfer_start_next(struct usb_host *h)
     c->toggle = 0;
     c->errors = 0;
     c->actual = 0;
-    c->deadline = vb_now_ns(h->vb) + XFER_TIMEOUT_NS;
+    c->deadline = now + XFER_TIMEOUT_NS;
     h->active = c;
-    if (h->next_txn < vb_now_ns(h->vb))
-        h->next_txn = vb_now_ns(h->vb);
+    if (h->next_txn < now)
+        h->next_txn = now;
 }
 
 static void queue_xfer(struct usb_host *h, struct usb_ctrl *c)
@@ -134,10 +330,13 @@ static void queue_xfer(struct usb_host *h, struct usb_ctrl *c)
 static bool handshake_ok(struct usb_host *h, enum usb_hs hs)
 {
     struct usb_ctrl *c = h->active;
-    if (hs == USB_HS_ACK) {
+    /* Three strikes count consecutive errors: a transaction that ended
+     * with a valid handshake (ACK or NAK) starts the count again (EHCI:
+     * Cerr is reloaded when a transaction "completes without an error"). */
+    if (hs == USB_HS_ACK || hs == USB_HS_NAK)
         c->errors = 0;
+    if (hs == USB_HS_ACK)
         return true;
-    }
     if (hs == USB_HS_STALL) {
         xfer_finish(h, -EPIPE);
     } else if (hs == USB_HS_NONE && ++c->errors >= MAX_ERRORS) {
@@ -148,21 +347,22 @@ static bool handshake_ok(struct usb_host *h, enum usb_hs hs)
     return false;
 }
 
-static void stage_data_in(struct usb_host *h, struct usb_ctrl *c)
+static enum usb_hs stage_data_in(struct usb_host *h, struct usb_ctrl *c)
 {
     uint8_t buf[64];
     size_t n = 0;
     int pid = 0;
-    if (!handshake_ok(h, usb_dev_in(h->dev, h->addr, 0, buf, h->mps0, &n, &pid)))
-        return;
+    enum usb_hs hs = wire_in(h, 0, buf, h->mps0, &n, &pid);
+    if (!handshake_ok(h, hs))
+        return hs;
     if (pid != c->toggle) { /* USB 2.0 8.6.4: a retransmission, already have it */
         vb_trace(h->vb, "usb", "IN DATA%d, expected DATA%d: discarded", pid, c->toggle);
-        return;
+        return hs;
     }
     c->toggle ^= 1;
     if (n > wlength(c) - c->actual) {
         xfer_finish(h, -EOVERFLOW);
-        return;
+        return hs;
     }
     memcpy(c->data + c->actual, buf, n);
     c->actual += n;
@@ -170,58 +370,75 @@ static void stage_data_in(struct usb_host *h, struct usb_ctrl *c)
         c->stage = ST_STATUS;
         c->toggle = 1;
     }
+    return hs;
 }
 
-static void stage_data_out(struct usb_host *h, struct usb_ctrl *c)
+static enum usb_hs stage_data_out(struct usb_host *h, struct usb_ctrl *c)
 {
     size_t n = wlength(c) - c->actual;
     if (n > h->mps0)
         n = h->mps0;
-    if (!handshake_ok(h, usb_dev_out(h->dev, h->addr, 0, c->data + c->actual, n, c->toggle)))
-        return;
+    enum usb_hs hs = wire_out(h, 0, c->data + c->actual, n, c->toggle);
+    if (!handshake_ok(h, hs))
+        return hs;
     c->toggle ^= 1;
     c->actual += n;
     if (c->actual == wlength(c)) {
         c->stage = ST_STATUS;
         c->toggle = 1;
     }
+    return hs;
 }
 
-static void stage_status(struct usb_host *h, struct usb_ctrl *c)
+static enum usb_hs stage_status(struct usb_host *h, struct usb_ctrl *c)
 {
+    enum usb_hs hs;
     if (dir_in(c) && wlength(c)) {
-        if (handshake_ok(h, usb_dev_out(h->dev, h->addr, 0, NULL, 0, 1)))
+        hs = wire_out(h, 0, NULL, 0, 1);
+        if (handshake_ok(h, hs))
             xfer_finish(h, 0);
-        return;
+        return hs;
     }
     uint8_t buf[64];
     size_t n = 0;
     int pid = 0;
-    if (!handshake_ok(h, usb_dev_in(h->dev, h->addr, 0, buf, h->mps0, &n, &pid)))
-        return;
-    xfer_finish(h, n ? -EPROTO : 0); /* the status stage is a zero-length DATA1 */
+    hs = wire_in(h, 0, buf, h->mps0, &n, &pid);
+    if (handshake_ok(h, hs))
+        xfer_finish(h, n ? -EPROTO : 0); /* the status stage is a zero-length DATA1 */
+    return hs;
 }
 
-static void xfer_step(struct usb_host *h)
+/* Bytes of data the active transfer's next transaction carries. */
+static size_t next_txn_bytes(const struct usb_host *h)
+{
+    const struct usb_ctrl *c = h->active;
+    if (c->stage == ST_SETUP)
+        return 8;
+    if (c->stage == ST_STATUS)
+        return 0;
+    size_t left = wlength(c) - c->actual;
+    return dir_in(c) || left > h->mps0 ? h->mps0 : left;
+}
+
+static enum usb_hs xfer_step(struct usb_host *h)
 {
     struct usb_ctrl *c = h->active;
     if (c->stage == ST_SETUP) {
-        if (handshake_ok(h, usb_dev_setup(h->dev, h->addr, c->setup))) {
+        enum usb_hs hs = wire_setup(h, c->setup);
+        if (handshake_ok(h, hs)) {
             c->stage = wlength(c) ? ST_DATA : ST_STATUS;
             c->toggle = 1;
         }
-    } else if (c->stage == ST_DATA) {
-        if (dir_in(c))
-            stage_data_in(h, c);
-        else
-            stage_data_out(h, c);
-    } else {
-        stage_status(h, c);
+        return hs;
     }
+    if (c->stage == ST_DATA)
+        return dir_in(c) ? stage_data_in(h, c) : stage_data_out(h, c);
+    return stage_status(h, c);
 }
 
 static void fail_all(struct usb_host *h, int status)
 {
+    deliver(h);
     if (h->active)
         xfer_finish(h, status);
     while (h->queue) {
@@ -230,6 +447,8 @@ static void fail_all(struct usb_host *h, int status)
         h->active = c;
         xfer_finish(h, status);
     }
+    deliver(h);
+    h->deliver_at = 0;
 }
 
 bool usb_host_submit(struct usb_host *h, struct usb_ctrl *c)
@@ -249,6 +468,13 @@ bool usb_host_cancel(struct usb_host *h, struct usb_ctrl *c)
         xfer_start_next(h);
         return true;
     }
+    /* Done on the bus but not given back yet: Linux gives an unlinked URB
+     * back as unlinked, so it is not reported. */
+    for (struct usb_ctrl **p = &h->finished; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            return true;
+        }
     for (struct usb_ctrl **p = &h->queue; *p; p = &(*p)->next)
         if (*p == c) {
             *p = c->next;
@@ -258,6 +484,24 @@ bool usb_host_cancel(struct usb_host *h, struct usb_ctrl *c)
 }
 
 void usb_host_note_config(struct usb_host *h, uint8_t value) { h->info.config_value = value; }
+
+void usb_host_set_tap(struct usb_host *h, usb_tap_fn fn, void *ctx)
+{
+    h->tap = fn;
+    h->tap_ctx = ctx;
+}
+
+void usb_host_set_errors(struct usb_host *h, double rate, uint64_t seed)
+{
+    h->noise.rate = rate;
+    h->noise.seed = seed;
+    h->noise.state = seed ? seed : 0x9E3779B97F4A7C15ull; /* xorshift needs a nonzero state */
+    h->noise.packets = h->noise.lost = 0;
+    if (rate > 0)
+        vb_event(h->vb, "usb noise: %.4g%% of packets lost, seed %llu (--usb-errors %g,%llu "
+                        "repeats it)",
+                 rate * 100, (unsigned long long)seed, rate, (unsigned long long)seed);
+}
 
 const struct usb_devinfo *usb_host_exported(const struct usb_host *h)
 {
@@ -273,11 +517,14 @@ const struct usb_devinfo *usb_host_listed(const struct usb_host *h)
 
 static void bus_reset(struct usb_host *h)
 {
+    uint64_t now = vb_now_ns(h->vb);
     vb_event(h->vb, "usb reset");
     usb_dev_bus_reset(h->dev);
     h->port = P_RESET;
     h->addr = 0;
-    h->since = vb_now_ns(h->vb) + RESET_NS;
+    h->since = now + RESET_NS;
+    h->reset_seen = now + RESET_SEEN_NS;
+    tap(h, USB_TAP_RESET, 0, NULL, 0, USB_HS_NONE, false);
 }
 
 /* ---- Enumeration ------------------------------------------------------------- */
@@ -407,7 +654,8 @@ static bool enum_issue(struct usb_host *h)
         return true;
     case E_BOS: {
         uint16_t len = le16(h->exbuf + 2);
-        if (le16(d + 2) < 0x0201 || h->ex.status || h->ex.actual < 5 || len < 5)
+        if (le16(d + 2) < 0x0201 || h->ex.status || h->ex.actual < 5 || h->exbuf[1] != 15 ||
+            len < 5)
             return false;
         get_desc(h, 15, 0, 0, len > sizeof h->exbuf ? sizeof h->exbuf : len);
         return true;
@@ -415,6 +663,9 @@ static bool enum_issue(struct usb_host *h)
     case E_STR0:
         h->langid = 0;
         h->info.serial[0] = 0;
+        /* usb_string -> usb_get_langid: read with the first string. */
+        if (!d[14] && !d[15] && !d[16])
+            return false;
         get_desc(h, 3, 0, 0, 255);
         return true;
     case E_STR_PRODUCT:
@@ -453,7 +704,7 @@ static void enum_start(struct usb_host *h, bool keep_addr)
 static void enum_finish_step(struct usb_host *h, uint64_t now)
 {
     bool reset = h->step == E_RESET1 || h->step == E_RESET2;
-    if (reset ? h->port == P_RESET : h->ex_busy)
+    if (reset ? h->port == P_RESET || now < h->reset_seen : h->ex_busy)
         return;
     h->step_running = false;
     if (reset) {
@@ -519,6 +770,7 @@ static void port_poll(struct usb_host *h, uint64_t now)
     } else if (h->port == P_RESET && now >= h->since) {
         h->port = P_ENABLED; /* reset over: SOFs resume */
         h->next_sof = now;
+        tap(h, USB_TAP_RESET_END, 0, NULL, 0, USB_HS_NONE, false);
     }
 }
 
@@ -535,23 +787,60 @@ void usb_host_reset_device(struct usb_host *h)
 /* ---- Bus schedule -------------------------------------------------------- */
 
 static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static uint64_t max64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+static void frame_start(struct usb_host *h, uint64_t now)
+{
+    usb_dev_sof(h->dev);
+    tap(h, USB_TAP_SOF, 0, NULL, 0, USB_HS_NONE, false);
+    /* On time the frame begins at next_sof; a late poll (the board ran
+     * past it) begins it now. */
+    uint64_t begin = now < h->next_sof + FRAME_NS ? h->next_sof : now;
+    h->next_sof = begin + FRAME_NS;
+    h->bus_free = max64(h->bus_free, begin + SOF_NS);
+}
+
+/* One transaction of the active transfer if it is due and fits in what is
+ * left of the frame. One that was NAKed or failed (no handshake, lost
+ * packet) is tried again in the next frame: the host controller goes on
+ * with its schedule and comes back to the endpoint later (EHCI: on a
+ * timeout it "decrements Cerr and proceeds to the next queue head"; a
+ * UHCI TD is visited once per frame without bandwidth reclamation). The
+ * model takes the next frame for both, which also gives a firmware the
+ * time a real host gives it to handle a SETUP whose ACK was lost before
+ * the SETUP comes again. */
+static void bus_transaction(struct usb_host *h, uint64_t now)
+{
+    if (!h->active || h->port != P_ENABLED)
+        return;
+    uint64_t t = max64(h->bus_free, h->next_txn);
+    if (now < t)
+        return;
+    uint64_t d = txn_ns(next_txn_bytes(h));
+    if (now + d > h->next_sof) {
+        h->next_txn = h->next_sof; /* does not fit: next frame */
+        return;
+    }
+    enum usb_hs hs = xfer_step(h);
+    h->bus_free = now + d;
+    h->next_txn = hs == USB_HS_ACK ? h->bus_free : h->next_sof;
+}
 
 static void bus_work(struct usb_host *h)
 {
     uint64_t now = vb_now_ns(h->vb);
     port_poll(h, now);
-    if (h->port == P_ENABLED && now >= h->next_sof) {
-        usb_dev_sof(h->dev);
-        h->next_sof = h->next_sof + MS > now ? h->next_sof + MS : now + MS;
-    }
+    if (h->port == P_ENABLED && now >= h->next_sof)
+        frame_start(h, now);
+    if (h->finished && now >= h->deliver_at)
+        deliver(h);
     enum_run(h);
     xfer_start_next(h);
-    if (h->active && h->port == P_ENABLED && now >= h->next_txn) {
-        xfer_step(h);
-        h->next_txn = now + TXN_GAP_NS;
-        enum_run(h);
-        xfer_start_next(h);
-    }
+    bus_transaction(h, now);
+    if (h->finished && now >= h->deliver_at)
+        deliver(h);
+    enum_run(h);
+    xfer_start_next(h);
 }
 
 static uint64_t next_due(const struct usb_host *h)
@@ -565,9 +854,15 @@ static uint64_t next_due(const struct usb_host *h)
     if (h->port == P_DEBOUNCE)
         t = min64(t, h->since + DEBOUNCE_NS);
     if (h->active && h->port == P_ENABLED)
-        t = min64(t, h->next_txn);
+        t = min64(t, max64(h->bus_free, h->next_txn));
+    if (h->finished)
+        t = min64(t, h->deliver_at);
+    if (h->queue && !h->active && h->port == P_ENABLED)
+        t = min64(t, max64(h->deliver_at, now));
     if (h->enumerating && !h->step_running)
         t = min64(t, h->step_at);
+    if (h->enumerating && h->step_running && (h->step == E_RESET1 || h->step == E_RESET2))
+        t = min64(t, h->reset_seen);
     return t;
 }
 

@@ -55,6 +55,24 @@ struct vb *usb_host_vb(const struct usb_host *h);
 /* A SET_CONFIGURATION from the importer succeeded: what devlists show. */
 void usb_host_note_config(struct usb_host *h, uint8_t value);
 
+/* A bus analyser on the cable, for tests: one call per SOF, reset, and
+ * transaction, at the virtual time it happens. hs is what the host saw
+ * (USB_HS_NONE for a transaction that got no valid answer); lost is true
+ * when the noisy cable corrupted one of its packets. */
+enum usb_tap_kind { USB_TAP_SOF, USB_TAP_RESET, USB_TAP_RESET_END, USB_TAP_SETUP, USB_TAP_OUT,
+                    USB_TAP_IN };
+struct usb_tap_event {
+    enum usb_tap_kind kind;
+    uint64_t t_ns;
+    uint8_t addr, ep;
+    uint8_t setup[8]; /* USB_TAP_SETUP */
+    size_t len;       /* data bytes (IN: what the device sent) */
+    enum usb_hs hs;
+    bool lost;
+};
+typedef void (*usb_tap_fn)(void *ctx, const struct usb_tap_event *e);
+void usb_host_set_tap(struct usb_host *h, usb_tap_fn fn, void *ctx);
+
 /* ---- usbip_server.c ------------------------------------------------------ */
 struct usbip_server;
 struct usbip_server *usbip_server_new(struct usb_host *h, const char *bind_addr, uint16_t port);

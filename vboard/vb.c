@@ -522,6 +522,8 @@ struct vb *vb_new(const struct vb_opts *opt)
         fprintf(stderr, "vboard: no USB host side; choose another --port\n");
         return NULL;
     }
+    if (opt->usb_error_rate > 0)
+        usb_host_set_errors(vb->host, opt->usb_error_rate, opt->usb_error_seed);
     vb->usb_next_ns = 0;
     vb->wall_start_ns = vb_wall_ns();
     vb_event(vb, "reset (power-on) %s, %u KiB flash (F_SIZE %u), %u KiB SRAM, %u-byte pages, flash times %s",

@@ -168,10 +168,25 @@ static void stall(void)
     port_ep0_stall();
 }
 
+static void finish(void)
+{
+    c.phase = IDLE;
+    if (c.new_address)
+        port_usb_set_address((uint8_t)(c.new_address & 0x7Fu));
+    c.new_address = 0;
+    if (c.class_request)
+        dfu_status_done();
+}
+
 void usbc_on_setup(void)
 {
     uint8_t raw[8];
     unsigned n = port_ep0_read(raw, sizeof raw);
+    /* USB 2.0 8.5.3.3: a SETUP while we wait for the host to take our
+     * status packet means it did, and only its ACK was lost: the transfer
+     * is complete (the address or DFU step it carries must not be lost). */
+    if (c.phase == STATUS_IN)
+        finish();
     c.phase = IDLE;
     c.replied = false;
     c.class_request = false;
@@ -197,16 +212,6 @@ void usbc_on_setup(void)
     port_ep0_send(0, 0);
 }
 
-static void finish(void)
-{
-    c.phase = IDLE;
-    if (c.new_address)
-        port_usb_set_address((uint8_t)(c.new_address & 0x7Fu));
-    c.new_address = 0;
-    if (c.class_request)
-        dfu_status_done();
-}
-
 static void receive_data(void)
 {
     unsigned want = c.setup.wLength - c.out_got;
@@ -221,6 +226,7 @@ static void receive_data(void)
         return stall();
     c.phase = STATUS_IN;
     port_ep0_send(0, 0);
+    port_ep0_receive(); /* a resent last packet: see usbc_on_out */
 }
 
 void usbc_on_out(void)
@@ -228,6 +234,11 @@ void usbc_on_out(void)
     if (c.phase == OUT_DATA)
         return receive_data();
     port_ep0_read(0, 0);
+    /* If our ACK of this packet was lost, the host sends it again with
+     * the same data toggle: the peripheral must ACK and drop it (USB 2.0
+     * 8.6.4), which it does only while reception is VALID. Left NAK, the
+     * host would retry until its 5 s timeout. */
+    port_ep0_receive();
     if (c.phase == IN_DATA || c.phase == STATUS_OUT)
         finish();
 }

@@ -340,6 +340,42 @@ TEST(bus_reset_ends_the_transfer_in_flight)
     usbc_on_in(); /* a completion from before the reset, if a port sent one */
     CHECK_EQ(sim_address(), 0);
     CHECK_EQ(get_desc(1, 0, 18), 18);
+
+/* ---- Lost handshakes (USB 2.0 8.5.3.3, 8.6.4) ------------------------------
+ * When the device's ACK is corrupted the host sends the same packet again
+ * with the same data toggle; the peripheral ACKs and drops it only while
+ * reception is VALID (left NAK, the host retries until its 5 s timeout).
+ * When the host's ACK of the device's status packet is lost, the next
+ * SETUP is the only sign that the transfer completed. Found by
+ * tests/e2e/noisy.sh (vboard --usb-errors): GETSTATUS failed after the
+ * ACK of its status OUT was lost. */
+
+TEST(reception_stays_valid_after_status_out)
+{
+    fresh();
+    CHECK_EQ(get_desc(1, 0, 18), 18);
+    CHECK(sim_rx_armed(), "a resent status OUT must be ACKed, not NAKed");
+}
+
+TEST(reception_stays_valid_after_last_out_packet)
+{
+    fresh();
+    const uint8_t set_addr[5] = {0x21, 0x00, 0x20, 0x00, 0x08}; /* DfuSe set address */
+    CHECK(sim_setup(0x21, DFU_DNLOAD, 0, 0, 5), "DNLOAD accepted");
+    sim_raw_out(set_addr, 5);
+    CHECK(!sim_stalled(), "data accepted");
+    CHECK(sim_rx_armed(), "a resent last data packet must be ACKed, not NAKed");
+}
+
+TEST(setup_after_lost_status_ack_completes_set_address)
+{
+    fresh();
+    CHECK(sim_setup(0x00, 5, 7, 0, 0), "SET_ADDRESS accepted");
+    CHECK_EQ(sim_address(), 0); /* not before its status stage */
+    /* The status IN went out but the host's ACK was lost: no CTR_TX. The
+     * host goes on at address 7. */
+    CHECK(sim_setup(0x80, 6, 0x100, 0, 18), "next SETUP");
+    CHECK_EQ(sim_address(), 7);
 }
 
 int main(void)

@@ -487,4 +487,71 @@ TEST(clearing_stale_ctr_after_reset_is_fine)
     CHECK(!(ep(0) & USB_EP_CTR_RX), "cleared");
 }
 
+TEST(reset_keeps_ctr_and_configuration_registers)
+{
+    /* RM0008 23.5.2 ISTR.RESET: "All configuration registers do not reset
+     * ... The function address and endpoint registers are reset by an USB
+     * reset event"; EPnR: reset "except the CTR_RX and CTR_TX bits, which
+     * are kept unchanged". So after a bus reset: every EPnR bit but CTR_RX
+     * and CTR_TX is 0, DADDR is 0, and CNTR, BTABLE and the other ISTR
+     * flags are as the firmware left them. */
+    setup_dev();
+    fw_reg_write(USB_BTABLE, 0x0040);
+    fw_reg_write(USB_CNTR, USB_CNTR_CTRM | USB_CNTR_RESETM | USB_CNTR_SOFM);
+    fw_ep_write(1, USB_EP_TYPE_INTERRUPT | USB_EP_KIND | 3 | USB_EP_DTOG_RX | USB_EP_DTOG_TX |
+                       USB_EP_STAT_RX | USB_EP_STAT_TX);
+    CHECK(ep(1) != 0, "EP1R set up: 0x%04x", ep(1));
+    fw_reg_write(USB_BTABLE, 0);
+    CHECK_EQ(usb_dev_setup(m, 0, setup_pkt), USB_HS_ACK); /* CTR_RX on EP0 */
+    fw_reg_write(USB_BTABLE, 0x0040);
+    usb_dev_sof(m); /* ISTR.SOF */
+    usb_dev_bus_reset(m);
+    CHECK_EQ(ep(0), USB_EP_CTR_RX);
+    CHECK_EQ(ep(1), 0);
+    CHECK_EQ(fw_reg(USB_DADDR), 0);
+    CHECK_EQ(fw_reg(USB_BTABLE), 0x0040);
+    CHECK_EQ(fw_reg(USB_CNTR), USB_CNTR_CTRM | USB_CNTR_RESETM | USB_CNTR_SOFM);
+    CHECK(fw_reg(USB_ISTR) & USB_ISTR_SOF, "SOF flag kept: ISTR 0x%04x", fw_reg(USB_ISTR));
+    CHECK(fw_reg(USB_ISTR) & USB_ISTR_RESET, "RESET flag");
+}
+
+TEST(no_transaction_until_reset_flag_cleared)
+{
+    /* RM0008 23.5.2 ISTR.RESET: "Reception and transmission are disabled
+     * until the RESET bit is cleared." EP0 and DADDR set up again, RESET
+     * still pending: no handshake; once cleared: ACK. */
+    setup_dev();
+    usb_dev_bus_reset(m);
+    fw_init_ep0();
+    CHECK_EQ(usb_dev_setup(m, 0, setup_pkt), USB_HS_NONE);
+    fw_reg_write(USB_ISTR, (uint16_t)~USB_ISTR_RESET);
+    CHECK_EQ(usb_dev_setup(m, 0, setup_pkt), USB_HS_ACK);
+}
+
+TEST(in_without_host_ack_is_sent_again)
+{
+    /* RM0008 23.4.2: DTOG_TX toggles, STAT_TX goes NAK and CTR_TX is set
+     * when the host's ACK is received. Lost ACK: nothing changes, and the
+     * next IN gets the same packet with the same PID (USB 2.0 8.6.4). */
+    setup_dev();
+    const uint8_t d[2] = {5, 6};
+    fw_pma_write(FW_TX, d, 2);
+    fw_bd_write(0, 1, 2);
+    fw_set_stat(0, -1, USB_STAT_VALID);
+    uint16_t before = ep(0);
+    uint8_t b[64];
+    size_t len = 0;
+    int pid = -1;
+    CHECK_EQ(usb_dev_in_acked(m, 0, 0, b, 64, &len, &pid, false), USB_HS_ACK);
+    CHECK_EQ(len, 2);
+    CHECK_EQ(ep(0), before);
+    CHECK(!fake_irq_level[20], "no interrupt without the ACK");
+    len = 0;
+    int pid2 = -1;
+    CHECK_EQ(usb_dev_in(m, 0, 0, b, 64, &len, &pid2), USB_HS_ACK);
+    CHECK_EQ(pid2, pid);
+    CHECK_EQ(len, 2);
+    CHECK(ep(0) & USB_EP_CTR_TX, "CTR_TX after the ACK");
+}
+
 int main(void) { return run_tests(); }
