@@ -24,9 +24,10 @@
  *   An import is refused while host opens exist, and a host open while the
  *   device is imported: usbip-host holds the device exclusively.
  *   The request layout is OP_REQ_IMPORT's (version, code, status, busid[32]).
- *   Codes 0x80A0..0x80A2 are unused by USB/IP (0x8003/0x8005, and the
- *   OP_REQ_EXPORT/UNEXPORT of 0x8006/0x8007); a real usbipd closes the
- *   connection on them, which a client may take as "not vboard".
+ *   Codes 0x80A0..0x80A2 are unused by USB/IP (Linux usbip_network.h
+ *   defines 0x8002..0x8007); Linux usbipd answers an unknown code by
+ *   closing the connection ("received an unknown opcode"), which the
+ *   replacement libusb takes as "not vboard" and falls back to imports.
  *
  * URBs on endpoint 0 are run as control transfers by usb_host.c.
  * Non-blocking sockets, served from usb_host_poll; nothing global, so
@@ -515,6 +516,8 @@ static void conn_close(struct usbip_server *s, struct conn *c)
     bool was_importer = c->mode == C_IMPORTED;
     /* A local program's close unlinks its URBs and nothing more (usbfs
      * usbdev_release kills the file's URBs; no bus traffic). */
+    if (c->mode == C_HOSTOPEN)
+        vb_trace(s->vb, "usbip", "host open closed (no bus reset)");
     drop_urbs(s, c);
     close(c->fd);
     free(c->in);

@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <libusb-1.0/libusb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -784,6 +785,35 @@ TEST(async_cancel_timeout_and_unsupported)
     libusb_close(h);
     CHECK(l.n == 4 && l.status[3] == LIBUSB_TRANSFER_CANCELLED, "closed: n %d", l.n);
     libusb_free_transfer(left);
+    libusb_exit(ctx);
+}
+
+static int fds_added, fds_removed, last_fd = -1;
+static void LIBUSB_CALL fd_added(int fd, short events, void *u)
+{
+    (void)u;
+    fds_added += events == POLLIN;
+    last_fd = fd;
+}
+static void LIBUSB_CALL fd_removed(int fd, void *u)
+{
+    (void)u;
+    fds_removed += fd == last_fd;
+}
+
+TEST(pollfd_notifiers_follow_open_and_close)
+{
+    libusb_context *ctx = ctx_on(0);
+    libusb_set_pollfd_notifiers(ctx, fd_added, fd_removed, NULL);
+    fds_added = fds_removed = 0;
+    libusb_device_handle *h = open_one(ctx);
+    CHECK_EQ(fds_added, 1);
+    const struct libusb_pollfd **fds = libusb_get_pollfds(ctx);
+    CHECK(fds && fds[0] && fds[0]->fd == last_fd && !fds[1], "one pollfd, the handle's");
+    libusb_free_pollfds(fds);
+    CHECK_EQ(libusb_pollfds_handle_timeouts(ctx), 0); /* ask libusb_get_next_timeout */
+    libusb_close(h);
+    CHECK_EQ(fds_removed, 1);
     libusb_exit(ctx);
 }
 
