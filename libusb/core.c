@@ -8,7 +8,8 @@
  *   LIBUSB_USBIP_DEBUG    1: every URB and operation on stderr
  *   LIBUSB_USBIP_WAIT_MS  bound of the waits for a device its server is
  *                         resetting (open 3000, reset 2000, list 1000 ms)
- * Not thread-safe: one thread per context, as dfu-util and lsusb use it.
+ * Event handling is serialized per context (libusb_lock_events); the rest is
+ * not thread-safe: one thread per context, as dfu-util, lsusb and pyusb use it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,15 @@ static struct libusb_context *ctx_new(void)
     if (!c)
         return NULL;
     c->nservers = usbip_parse_servers(getenv("LIBUSB_USBIP_SERVERS"), &c->servers);
+    c->server_ext = calloc((size_t)c->nservers + 1, sizeof *c->server_ext);
+    if (!c->server_ext) {
+        free(c->servers);
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->events_lock, NULL);
+    pthread_mutex_init(&c->waiters_lock, NULL);
+    pthread_cond_init(&c->waiters_cond, NULL);
     const char *d = getenv("LIBUSB_USBIP_DEBUG");
     c->debug = d && *d && strcmp(d, "0") != 0;
     /* LIBUSB_USBIP_WAIT_MS bounds the waits for a device that the server
@@ -70,7 +80,13 @@ API void libusb_exit(libusb_context *ctx)
      * without unreferencing the devices). */
     while (ctx->devices)
         usbi_free_device(ctx->devices);
+    /* Transfers of handles closed above were reported; any left in the
+     * done queue (never handled) are dropped with the context. */
     free(ctx->servers);
+    free(ctx->server_ext);
+    pthread_mutex_destroy(&ctx->events_lock);
+    pthread_mutex_destroy(&ctx->waiters_lock);
+    pthread_cond_destroy(&ctx->waiters_cond);
     free(ctx);
 }
 

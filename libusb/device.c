@@ -1,6 +1,8 @@
 /*
  * device.c - device discovery: the device list built from the servers'
- * OP_REP_DEVLIST plus descriptors read through a short import, and the
+ * OP_REP_DEVLIST plus the descriptors the host read at enumeration (vboard's
+ * OP_REQ_HOSTDESC: no bus traffic, like libusb reading sysfs on Linux), or,
+ * from a plain USB/IP server, read through a short import; and the
  * reference counting of the devices.
  */
 #include <stdlib.h>
@@ -44,14 +46,51 @@ int usbi_copy_descriptors(struct libusb_device *dst, const struct libusb_device 
     return 0;
 }
 
-static int get_desc(struct usbip_conn *c, uint8_t type, uint8_t index, uint8_t *buf, int len)
+int usbi_set_descriptors(struct libusb_device *dev, const uint8_t *p, int len)
+{
+    if (len < LIBUSB_DT_DEVICE_SIZE || p[0] < LIBUSB_DT_DEVICE_SIZE || p[1] != LIBUSB_DT_DEVICE)
+        return LIBUSB_ERROR_IO;
+    usbi_free_descriptors(dev);
+    memcpy(dev->desc, p, LIBUSB_DT_DEVICE_SIZE);
+    int n = p[17];
+    if (!n)
+        return 0;
+    dev->configs = calloc((size_t)n, sizeof *dev->configs);
+    dev->config_len = calloc((size_t)n, sizeof *dev->config_len);
+    if (!dev->configs || !dev->config_len)
+        return LIBUSB_ERROR_NO_MEM;
+    int off = LIBUSB_DT_DEVICE_SIZE;
+    /* Each configuration is wTotalLength bytes, or what is left of the blob
+     * (a short one is kept, as Linux keeps what the device gave). */
+    for (int i = 0; i < n && len - off >= LIBUSB_DT_CONFIG_SIZE; i++) {
+        const uint8_t *c = p + off;
+        if (c[1] != LIBUSB_DT_CONFIG)
+            break;
+        int total = usbi_le16(c + 2);
+        if (total < LIBUSB_DT_CONFIG_SIZE)
+            break;
+        if (total > len - off)
+            total = len - off;
+        dev->configs[i] = malloc((size_t)total);
+        if (!dev->configs[i])
+            return LIBUSB_ERROR_NO_MEM;
+        memcpy(dev->configs[i], c, (size_t)total);
+        dev->config_len[i] = total;
+        dev->nconfigs = i + 1;
+        off += total;
+    }
+    return 0;
+}
+
+static int get_desc(struct libusb_device_handle *h, uint8_t type, uint8_t index, uint8_t *buf,
+                    int len)
 {
     uint8_t setup[8] = {0x80, LIBUSB_REQUEST_GET_DESCRIPTOR, index, type, 0, 0,
                         (uint8_t)len, (uint8_t)(len >> 8)};
-    return usbip_urb(c, 0x80, setup, buf, len, DESC_TIMEOUT_MS);
+    return usbi_control(h, setup, buf, DESC_TIMEOUT_MS);
 }
 
-int usbi_read_descriptors(struct libusb_device *dev, struct usbip_conn *c)
+int usbi_read_descriptors(struct libusb_device *dev, struct libusb_device_handle *c)
 {
     uint8_t d[LIBUSB_DT_DEVICE_SIZE];
     int r = get_desc(c, LIBUSB_DT_DEVICE, 0, d, sizeof d);
@@ -133,9 +172,45 @@ static struct libusb_device_handle *find_open_handle(struct libusb_context *ctx,
     return NULL;
 }
 
+/* vboard: the host's copy of the descriptors. 1 done, 0 refused (listed
+ * but gone meanwhile), -1 the server does not know the request. */
+static int host_descriptors(struct libusb_context *ctx, int server, struct libusb_device *dev)
+{
+    if (ctx->server_ext[server] == SERVER_EXT_NO)
+        return -1;
+    struct usbip_devinfo info;
+    uint8_t *p;
+    int len;
+    int r = usbip_hostdesc(&ctx->servers[server], dev->info.busid, &info, &p, &len, ctx->debug);
+    if (r == USBIP_UNSUPPORTED) {
+        ctx->server_ext[server] = SERVER_EXT_NO;
+        return -1;
+    }
+    ctx->server_ext[server] = SERVER_EXT_YES;
+    if (r != USBIP_IMPORT_OK)
+        return 0;
+    r = usbi_set_descriptors(dev, p, len);
+    free(p);
+    if (r)
+        usbi_free_descriptors(dev);
+    return r == 0;
+}
+
+/* A short-lived handle for reading descriptors over an import; not in
+ * ctx->handles (event handling finds it through its transfers). */
+static int read_over_import(struct libusb_device *dev,
+                            struct usbip_conn *c)
+{
+    struct libusb_device_handle h = {.dev = dev, .conn = *c};
+    int r = usbi_read_descriptors(dev, &h);
+    usbip_close(&h.conn);
+    return r;
+}
+
 /*
- * The devlist lacks most descriptor fields, so each device is imported on a
- * short-lived connection and asked for them. A refused import is retried for
+ * From vboard, the host's copy of the descriptors (HOSTDESC). From a plain
+ * USB/IP server, whose devlist lacks most descriptor fields, each device is
+ * imported on a short-lived connection and asked for them. A refused import is retried for
  * a while (ctx->list_wait_ms): a server that is resetting the device after
  * the previous importer left (usbip-host does) refuses until it is done, and
  * back-to-back dfu-util runs hit exactly that. A device that stays refused
@@ -160,16 +235,22 @@ static struct libusb_device *make_device(struct libusb_context *ctx, int server,
     parse_ports(dev);
     dev->next = ctx->devices;
     ctx->devices = dev;
+    int host = host_descriptors(ctx, server, dev);
+    if (host > 0)
+        return dev;
     struct libusb_device_handle *mine = find_open_handle(ctx, server, info->busid);
     if (mine && usbi_copy_descriptors(dev, mine->dev) == 0)
         return dev;
+    if (host == 0) {
+        synthesize_descriptor(dev);
+        return dev;
+    }
     int64_t give_up = net_now_ms() + ctx->list_wait_ms;
     for (;;) {
         struct usbip_conn c;
-        int r = usbip_import(&ctx->servers[server], info->busid, &c, NULL, ctx->debug);
+        int r = usbip_import(&ctx->servers[server], info->busid, 0, &c, NULL, ctx->debug);
         if (r == USBIP_IMPORT_OK) {
-            int ok = usbi_read_descriptors(dev, &c) == 0;
-            usbip_close(&c);
+            int ok = read_over_import(dev, &c) == 0;
             if (ok)
                 return dev;
             usbi_free_descriptors(dev);

@@ -1,7 +1,12 @@
 /*
- * handle.c - open, close and reset: a handle is an import of the device on
- * its own TCP connection, kept until libusb_close; a reset is a re-import.
+ * handle.c - open, close and reset. A handle is one TCP connection kept
+ * until libusb_close: on vboard a host open (OP_REQ_HOSTOPEN: several may
+ * coexist, closing causes no bus reset, as with usbfs on a native host) and
+ * a reset is OP_REQ_HOSTRESET (a port reset, like USBDEVFS_RESET); on a
+ * plain USB/IP server an import, and a reset is a re-import (the server
+ * resets the device when an importer leaves, as usbip-host does).
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,14 +23,20 @@ API int libusb_open(libusb_device *dev, libusb_device_handle **handle)
     struct libusb_device_handle *h = calloc(1, sizeof *h);
     if (!h)
         return LIBUSB_ERROR_NO_MEM;
-    /* Right after a list (or a previous close) the server is resetting and
-     * re-enumerating the device: it refuses the import until that is done. */
+    /* A device being enumerated (again) is refused until that is done; on a
+     * plain USB/IP server that happens right after a list (or a previous
+     * close), while it resets the device. */
     int64_t give_up = net_now_ms() + ctx->open_wait_ms;
     struct usbip_devinfo info;
     int r;
     for (;;) {
-        r = usbip_import(&ctx->servers[dev->server], dev->info.busid, &h->conn, &info,
+        int host = ctx->server_ext[dev->server] != SERVER_EXT_NO;
+        r = usbip_import(&ctx->servers[dev->server], dev->info.busid, host, &h->conn, &info,
                          ctx->debug);
+        if (r == USBIP_UNSUPPORTED) {
+            ctx->server_ext[dev->server] = SERVER_EXT_NO;
+            continue;
+        }
         if (r != USBIP_IMPORT_REFUSED || net_now_ms() >= give_up)
             break;
         net_sleep_ms(RETRY_MS);
@@ -43,6 +54,8 @@ API int libusb_open(libusb_device *dev, libusb_device_handle **handle)
     h->dev = libusb_ref_device(dev);
     h->next = ctx->handles;
     ctx->handles = h;
+    if (ctx->pollfd_added)
+        ctx->pollfd_added(h->conn.fd, POLLIN, ctx->pollfd_user);
     *handle = h;
     return 0;
 }
@@ -51,6 +64,10 @@ API void libusb_close(libusb_device_handle *h)
 {
     if (!h)
         return;
+    struct libusb_context *ctx = h->dev->ctx;
+    usbi_handle_closing(h);
+    if (h->conn.fd >= 0 && ctx->pollfd_removed)
+        ctx->pollfd_removed(h->conn.fd, ctx->pollfd_user);
     usbip_close(&h->conn);
     for (struct libusb_device_handle **p = &h->dev->ctx->handles; *p; p = &(*p)->next)
         if (*p == h) {
@@ -86,36 +103,55 @@ static int reimport(libusb_device_handle *h)
 {
     struct libusb_device *dev = h->dev;
     struct libusb_context *ctx = dev->ctx;
-    struct usbip_conn c;
     struct usbip_devinfo info;
-    if (usbip_import(&ctx->servers[dev->server], dev->info.busid, &c, &info, ctx->debug) !=
-        USBIP_IMPORT_OK)
+    struct libusb_device_handle tmp = {.dev = dev};
+    if (usbip_import(&ctx->servers[dev->server], dev->info.busid, 0, &tmp.conn, &info,
+                     ctx->debug) != USBIP_IMPORT_OK)
         return 1;
     uint8_t d[LIBUSB_DT_DEVICE_SIZE];
     uint8_t setup[8] = {0x80, LIBUSB_REQUEST_GET_DESCRIPTOR, 0, LIBUSB_DT_DEVICE, 0, 0,
                         sizeof d, 0};
-    int r = usbip_urb(&c, 0x80, setup, d, sizeof d, DESC_TIMEOUT_MS);
+    int r = usbi_control(&tmp, setup, d, DESC_TIMEOUT_MS);
     if (r < 0) {
-        usbip_close(&c);
+        usbip_close(&tmp.conn);
         return 1; /* still coming up */
     }
     /* libusb reports a device whose descriptors changed as gone. */
     if (r != sizeof d || memcmp(d, dev->desc, sizeof d) != 0) {
-        usbip_close(&c);
+        usbip_close(&tmp.conn);
         return LIBUSB_ERROR_NOT_FOUND;
     }
-    h->conn = c;
+    h->conn = tmp.conn;
     dev->info.devnum = info.devnum;
     return 0;
 }
 
 /*
- * Closing the import makes the server reset and re-enumerate the device (as
- * Linux usbip-host does when its importer leaves); then the same busid is
- * imported again once it is listed and answers with the same descriptor.
+ * vboard: OP_REQ_HOSTRESET, answered once the device is enumerated again at
+ * its address; the handle's connection stays (as a usbfs file does across
+ * USBDEVFS_RESET). A device that came back different, or not at all, is
+ * LIBUSB_ERROR_NOT_FOUND, as in libusb; its handle then fails NO_DEVICE.
+ *
+ * Plain USB/IP: closing the import makes the server reset and re-enumerate
+ * the device (as Linux usbip-host does when its importer leaves); then the
+ * same busid is imported again once it is listed and answers with the same
+ * descriptor.
  */
 API int libusb_reset_device(libusb_device_handle *h)
 {
+    struct libusb_context *ctx = h->dev->ctx;
+    if (ctx->server_ext[h->dev->server] == SERVER_EXT_YES && h->conn.fd >= 0) {
+        /* enumeration takes ~0.1 s of virtual time; a slow board more */
+        int r = usbip_hostreset(&ctx->servers[h->dev->server], h->dev->info.busid,
+                                ctx->reset_wait_ms + 5000, ctx->debug);
+        if (r == 0)
+            return 0;
+        if (r > 0 || r == USBIP_IMPORT_UNREACHABLE) {
+            usbi_handle_dead(h);
+            return LIBUSB_ERROR_NOT_FOUND;
+        }
+    }
+    usbi_handle_closing(h);
     usbip_close(&h->conn);
     int64_t give_up = net_now_ms() + h->dev->ctx->reset_wait_ms;
     do {

@@ -1,14 +1,17 @@
 /*
  * internal.h - state shared by the files of the USB/IP libusb replacement.
  *
- * There is no backend and no event loop: every libusb_device is a device
- * exported by a USB/IP server, and every libusb_device_handle owns one TCP
- * connection on which the device is imported. Transfers are synchronous.
+ * There is no backend: every libusb_device is a device exported by a USB/IP
+ * server, and every libusb_device_handle owns one TCP connection on which
+ * the device is opened (vboard's OP_REQ_HOSTOPEN, or a standard import on
+ * other servers). Transfers are asynchronous (transfer.c); the synchronous
+ * calls wait for them by handling events, as libusb does.
  */
 #ifndef LIBUSB_USBIP_INTERNAL_H
 #define LIBUSB_USBIP_INTERNAL_H
 
 #include <libusb-1.0/libusb.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,9 +19,17 @@
 
 #define API __attribute__((visibility("default")))
 
+struct usbi_transfer;
+
+/* What a server offers (found out by the first list that asks it). */
+#define SERVER_EXT_UNKNOWN 0
+#define SERVER_EXT_YES 1 /* vboard: HOSTDESC / HOSTOPEN / HOSTRESET */
+#define SERVER_EXT_NO 2  /* plain USB/IP (usbipd): imports only */
+
 struct libusb_context {
     struct usbip_server *servers;
     int nservers;
+    int *server_ext;                      /* SERVER_EXT_* per server */
     int debug;                            /* LIBUSB_USBIP_DEBUG: print URBs */
     int users;                            /* libusb_init calls on the default context */
     int open_wait_ms;                     /* how long open waits for a re-enumerating device */
@@ -27,7 +38,30 @@ struct libusb_context {
     int empty_wait_ms;                    /* how long a list re-asks a server listing nothing */
     struct libusb_device_handle *handles; /* open handles, newest first */
     struct libusb_device *devices;        /* every live device, freed by libusb_exit */
+    /* transfers */
+    struct usbi_transfer *flying;         /* submitted, no result yet */
+    struct usbi_transfer *done;           /* result known, callback not yet run */
+    pthread_mutex_t events_lock, waiters_lock;
+    pthread_cond_t waiters_cond;
+    int event_handler_active;
+    libusb_pollfd_added_cb pollfd_added;
+    libusb_pollfd_removed_cb pollfd_removed;
+    void *pollfd_user;
 };
+
+/* The private part of a transfer, allocated just before the libusb_transfer
+ * (and its iso packet descriptors). */
+enum { T_IDLE, T_FLYING, T_UNLINKING, T_DONE };
+struct usbi_transfer {
+    struct libusb_context *ctx;
+    struct libusb_device_handle *handle;
+    struct usbi_transfer *next;  /* in ctx->flying or ctx->done */
+    uint32_t seq, unlink_seq;
+    int state, in, len;          /* len: data bytes (wLength for control) */
+    uint8_t *data;               /* where IN data lands */
+    enum libusb_transfer_status reason; /* what an unlink ends as */
+    int64_t deadline, unlink_deadline;  /* net_now_ms(), -1 none */
+} __attribute__((aligned(16)));
 
 struct libusb_device {
     int refcnt;
@@ -55,14 +89,30 @@ struct libusb_device_handle {
 /* core.c */
 struct libusb_context *usbi_ctx(struct libusb_context *ctx);
 
+/* transfer.c */
+struct libusb_transfer *usbi_transfer_of(struct usbi_transfer *it);
+/* The handle's connection broke: close it, its transfers end NO_DEVICE. */
+void usbi_handle_dead(struct libusb_device_handle *h);
+/* libusb_close: its flying transfers end CANCELLED (callbacks run now). */
+void usbi_handle_closing(struct libusb_device_handle *h);
+
+/* io.c */
+/* A control transfer on h, waited for (libusb_control_transfer without the
+ * errno bookkeeping). */
+int usbi_control(struct libusb_device_handle *h, const uint8_t setup[8], uint8_t *data,
+                 unsigned timeout);
+
 /* device.c */
 /* Frees a device whatever its count (libusb_exit). */
 void usbi_free_device(struct libusb_device *dev);
 /* Copies the raw descriptors of src into dst (replacing what dst held). */
 int usbi_copy_descriptors(struct libusb_device *dst, const struct libusb_device *src);
 void usbi_free_descriptors(struct libusb_device *dev);
-/* Reads device and configuration descriptors over an imported connection. */
-int usbi_read_descriptors(struct libusb_device *dev, struct usbip_conn *c);
+/* Reads device and configuration descriptors over an open handle (which may
+ * be a short-lived one not in ctx->handles). */
+int usbi_read_descriptors(struct libusb_device *dev, struct libusb_device_handle *h);
+/* Fills dev's descriptors from a HOSTDESC blob (device + configurations). */
+int usbi_set_descriptors(struct libusb_device *dev, const uint8_t *p, int len);
 
 /* descriptors.c */
 int usbi_parse_config(const uint8_t *p, int size, struct libusb_config_descriptor **out);

@@ -1,12 +1,74 @@
 /*
- * io.c - requests on an open handle: control (and bulk/interrupt) URBs, the
- * standard requests libusb wraps, interface bookkeeping.
+ * io.c - requests on an open handle: the synchronous transfers (an
+ * asynchronous transfer waited for, as libusb's sync.c does), the standard
+ * requests libusb wraps, interface bookkeeping.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
 #define STD_TIMEOUT_MS 1000
+
+static void LIBUSB_CALL sync_done(struct libusb_transfer *t) { *(int *)t->user_data = 1; }
+
+/* Submits t and handles events until it completes; the libusb error code
+ * of its status (0 when completed). */
+static int sync_wait(struct libusb_transfer *t)
+{
+    int completed = 0;
+    t->callback = sync_done;
+    t->user_data = &completed;
+    int r = libusb_submit_transfer(t);
+    if (r < 0)
+        return r;
+    libusb_context *ctx = t->dev_handle->dev->ctx;
+    while (!completed) {
+        r = libusb_handle_events_completed(ctx, &completed);
+        if (r < 0 && r != LIBUSB_ERROR_INTERRUPTED) {
+            libusb_cancel_transfer(t);
+            while (!completed)
+                if (libusb_handle_events_completed(ctx, &completed) < 0 &&
+                    libusb_cancel_transfer(t) == LIBUSB_ERROR_NOT_FOUND)
+                    break;
+        }
+    }
+    switch (t->status) {
+    case LIBUSB_TRANSFER_COMPLETED: return 0;
+    case LIBUSB_TRANSFER_TIMED_OUT: return LIBUSB_ERROR_TIMEOUT;
+    case LIBUSB_TRANSFER_STALL: return LIBUSB_ERROR_PIPE;
+    case LIBUSB_TRANSFER_NO_DEVICE: return LIBUSB_ERROR_NO_DEVICE;
+    case LIBUSB_TRANSFER_OVERFLOW: return LIBUSB_ERROR_OVERFLOW;
+    default: return LIBUSB_ERROR_IO;
+    }
+}
+
+int usbi_control(struct libusb_device_handle *h, const uint8_t setup[8], uint8_t *data,
+                 unsigned timeout)
+{
+    int len = usbi_le16(setup + 6);
+    struct libusb_transfer *t = libusb_alloc_transfer(0);
+    uint8_t *buf = malloc((size_t)LIBUSB_CONTROL_SETUP_SIZE + (size_t)len);
+    if (!t || !buf) {
+        libusb_free_transfer(t);
+        free(buf);
+        return LIBUSB_ERROR_NO_MEM;
+    }
+    memcpy(buf, setup, 8);
+    if (!(setup[0] & LIBUSB_ENDPOINT_IN) && len)
+        memcpy(buf + 8, data, (size_t)len);
+    libusb_fill_control_transfer(t, h, buf, NULL, NULL, timeout);
+    int r = sync_wait(t);
+    if (r == 0) {
+        r = t->actual_length;
+        if (setup[0] & LIBUSB_ENDPOINT_IN)
+            memcpy(data, buf + 8, (size_t)r);
+    }
+    libusb_free_transfer(t);
+    free(buf);
+    return r;
+}
 
 API int libusb_control_transfer(libusb_device_handle *h, uint8_t request_type, uint8_t request,
                                 uint16_t value, uint16_t index, unsigned char *data,
@@ -18,7 +80,7 @@ API int libusb_control_transfer(libusb_device_handle *h, uint8_t request_type, u
                         (uint8_t)length,      (uint8_t)(length >> 8)};
     if (length && !data)
         return LIBUSB_ERROR_INVALID_PARAM;
-    int r = usbip_urb(&h->conn, request_type & LIBUSB_ENDPOINT_IN, setup, data, length, timeout);
+    int r = usbi_control(h, setup, data, timeout);
     /* errno as usbfs leaves it: lsusb tells an expected stall (EPIPE) from
      * a real failure by errno, not by the return value. */
     if (r == LIBUSB_ERROR_PIPE)
@@ -33,27 +95,34 @@ API int libusb_control_transfer(libusb_device_handle *h, uint8_t request_type, u
 }
 
 static int data_transfer(libusb_device_handle *h, unsigned char endpoint, unsigned char *data,
-                         int length, int *transferred, unsigned int timeout)
+                         int length, int *transferred, unsigned int timeout, unsigned char type)
 {
-    if ((endpoint & 0x0F) == 0)
-        return LIBUSB_ERROR_INVALID_PARAM;
-    int r = usbip_urb(&h->conn, endpoint, NULL, data, length, timeout);
+    struct libusb_transfer *t = libusb_alloc_transfer(0);
+    if (!t)
+        return LIBUSB_ERROR_NO_MEM;
+    libusb_fill_bulk_transfer(t, h, endpoint, data, length, NULL, NULL, timeout);
+    t->type = type;
+    int r = sync_wait(t);
+    /* libusb reports what moved even when the transfer then failed. */
     if (transferred)
-        *transferred = r > 0 ? r : 0;
-    return r < 0 ? r : 0;
+        *transferred = t->actual_length;
+    libusb_free_transfer(t);
+    return r;
 }
 
 API int libusb_bulk_transfer(libusb_device_handle *h, unsigned char endpoint, unsigned char *data,
                              int length, int *transferred, unsigned int timeout)
 {
-    return data_transfer(h, endpoint, data, length, transferred, timeout);
+    return data_transfer(h, endpoint, data, length, transferred, timeout,
+                         LIBUSB_TRANSFER_TYPE_BULK);
 }
 
 API int libusb_interrupt_transfer(libusb_device_handle *h, unsigned char endpoint,
                                   unsigned char *data, int length, int *transferred,
                                   unsigned int timeout)
 {
-    return data_transfer(h, endpoint, data, length, transferred, timeout);
+    return data_transfer(h, endpoint, data, length, transferred, timeout,
+                         LIBUSB_TRANSFER_TYPE_INTERRUPT);
 }
 
 /* 1 if the active configuration has interface number n, 0 if not, 1 also

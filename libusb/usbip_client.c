@@ -1,6 +1,7 @@
 /*
  * usbip_client.c - the operations before import: server list, OP_REQ_DEVLIST
- * and OP_REQ_IMPORT (layout in /work/shared/notes/usbip.md).
+ * and OP_REQ_IMPORT (layout in /work/shared/notes/usbip.md), and vboard's
+ * OP_REQ_HOSTDESC / HOSTOPEN / HOSTRESET (vboard/usbip_server.c).
  */
 #include "usbip_client.h"
 
@@ -16,6 +17,12 @@
 #define OP_REP_DEVLIST 0x0005
 #define OP_REQ_IMPORT 0x8003
 #define OP_REP_IMPORT 0x0003
+#define OP_REQ_HOSTOPEN 0x80A0
+#define OP_REQ_HOSTDESC 0x80A1
+#define OP_REP_HOSTDESC 0x00A1
+#define OP_REQ_HOSTRESET 0x80A2
+#define OP_REP_HOSTRESET 0x00A2
+#define MAX_DESC 65536
 #define DEV_BLOCK 0x138 /* path .. bNumInterfaces */
 #define CONNECT_MS 2000
 #define REPLY_MS 5000   /* a server that stays silent this long is skipped */
@@ -123,27 +130,40 @@ out:
     return n;
 }
 
-int usbip_import(const struct usbip_server *s, const char *busid, struct usbip_conn *c,
+/* Connects, sends op with busid and reads the 8-byte reply header: the
+ * socket, or USBIP_IMPORT_UNREACHABLE / USBIP_UNSUPPORTED (the server
+ * closed the connection without a word, as usbipd does on an unknown code). */
+static int op_start(const struct usbip_server *s, uint16_t code, const char *busid,
+                    uint16_t reply, int wait_ms, uint8_t hdr[8])
+{
+    int fd = net_connect(s, CONNECT_MS);
+    if (fd < 0)
+        return USBIP_IMPORT_UNREACHABLE;
+    int r = send_op(fd, code, busid) ? -1 : net_read_full(fd, hdr, 8, net_now_ms() + wait_ms);
+    if (r || get_be16(hdr + 2) != reply) {
+        close(fd);
+        return r == -1 && (code & 0xFFF0) == 0x80A0 ? USBIP_UNSUPPORTED : USBIP_IMPORT_UNREACHABLE;
+    }
+    return fd;
+}
+
+int usbip_import(const struct usbip_server *s, const char *busid, int host, struct usbip_conn *c,
                  struct usbip_devinfo *info, int debug)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
     c->debug = debug;
-    int fd = net_connect(s, CONNECT_MS);
-    if (fd < 0)
-        return USBIP_IMPORT_UNREACHABLE;
-    int64_t dl = net_now_ms() + REPLY_MS;
     uint8_t hdr[8], blk[DEV_BLOCK];
-    if (send_op(fd, OP_REQ_IMPORT, busid) || net_read_full(fd, hdr, sizeof hdr, dl) ||
-        get_be16(hdr + 2) != OP_REP_IMPORT) {
-        close(fd);
-        return USBIP_IMPORT_UNREACHABLE;
-    }
+    int fd = op_start(s, host ? OP_REQ_HOSTOPEN : OP_REQ_IMPORT, busid, OP_REP_IMPORT, REPLY_MS,
+                      hdr);
+    if (fd < 0)
+        return fd;
+    int64_t dl = net_now_ms() + REPLY_MS;
     /* A refusal carries no device block (Linux usbipd sends the header only). */
     if (get_be32(hdr + 4) != 0) {
         close(fd);
         if (debug)
-            fprintf(stderr, "libusb-usbip: import of %s refused\n", busid);
+            fprintf(stderr, "libusb-usbip: %s of %s refused\n", host ? "open" : "import", busid);
         return USBIP_IMPORT_REFUSED;
     }
     if (net_read_full(fd, blk, sizeof blk, dl)) {
@@ -157,8 +177,55 @@ int usbip_import(const struct usbip_server *s, const char *busid, struct usbip_c
     c->fd = fd;
     c->devid = d.busnum << 16 | (d.devnum & 0xFFFF);
     if (debug)
-        fprintf(stderr, "libusb-usbip: imported %s devid 0x%08x\n", busid, c->devid);
+        fprintf(stderr, "libusb-usbip: %s %s devid 0x%08x\n", host ? "opened" : "imported", busid,
+                c->devid);
     return USBIP_IMPORT_OK;
+}
+
+int usbip_hostdesc(const struct usbip_server *s, const char *busid, struct usbip_devinfo *info,
+                   uint8_t **desc, int *len, int debug)
+{
+    *desc = NULL;
+    *len = 0;
+    uint8_t hdr[8], blk[DEV_BLOCK], lb[4];
+    int fd = op_start(s, OP_REQ_HOSTDESC, busid, OP_REP_HOSTDESC, REPLY_MS, hdr);
+    if (fd < 0)
+        return fd;
+    int r = USBIP_IMPORT_UNREACHABLE;
+    int64_t dl = net_now_ms() + REPLY_MS;
+    if (get_be32(hdr + 4) != 0) {
+        r = USBIP_IMPORT_REFUSED;
+    } else if (net_read_full(fd, blk, sizeof blk, dl) == 0 &&
+               net_read_full(fd, lb, 4, dl) == 0 && get_be32(lb) <= MAX_DESC) {
+        uint32_t n = get_be32(lb);
+        uint8_t *p = malloc(n ? n : 1);
+        if (p && net_read_full(fd, p, n, dl) == 0) {
+            parse_devblock(blk, info);
+            *desc = p;
+            *len = (int)n;
+            r = USBIP_IMPORT_OK;
+        } else {
+            free(p);
+        }
+    }
+    close(fd);
+    if (debug)
+        fprintf(stderr, "libusb-usbip: host descriptors of %s: %s, %d bytes\n", busid,
+                r == USBIP_IMPORT_OK ? "ok" : "failed", *len);
+    return r;
+}
+
+int usbip_hostreset(const struct usbip_server *s, const char *busid, int wait_ms, int debug)
+{
+    uint8_t hdr[8];
+    int fd = op_start(s, OP_REQ_HOSTRESET, busid, OP_REP_HOSTRESET, wait_ms, hdr);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    int st = (int)get_be32(hdr + 4);
+    if (debug)
+        fprintf(stderr, "libusb-usbip: reset of %s: status %d\n", busid, st);
+    return st;
 }
 
 void usbip_close(struct usbip_conn *c)

@@ -1,8 +1,9 @@
 /*
  * usbip_client.h - the client side of the USB/IP wire protocol
- * (Linux Documentation/usb/usbip_protocol.rst): device list, import, and
- * synchronous URBs with timeout and unlink. Knows nothing of libusb objects,
- * only its error codes.
+ * (Linux Documentation/usb/usbip_protocol.rst): device list and import, and
+ * vboard's host-side operations (HOSTDESC, HOSTOPEN, HOSTRESET; see
+ * vboard/usbip_server.c). URBs are transfer.c's business. Knows nothing of
+ * libusb objects, only its error codes.
  */
 #ifndef LIBUSB_USBIP_CLIENT_H
 #define LIBUSB_USBIP_CLIENT_H
@@ -49,16 +50,23 @@ int usbip_devlist(const struct usbip_server *s, struct usbip_devinfo **out, int 
 #define USBIP_IMPORT_OK 0
 #define USBIP_IMPORT_REFUSED 1 /* server answered with a non-zero status */
 #define USBIP_IMPORT_UNREACHABLE (-1)
-/* OP_REQ_IMPORT on a new connection; on success c is ready for URBs and
- * info (if not NULL) holds the reply's device block. */
-int usbip_import(const struct usbip_server *s, const char *busid, struct usbip_conn *c,
+#define USBIP_UNSUPPORTED (-2) /* the server hung up on the request: not vboard */
+/* OP_REQ_IMPORT (host 0) or vboard's OP_REQ_HOSTOPEN (host 1) on a new
+ * connection; on success c is ready for URBs and info (if not NULL) holds
+ * the reply's device block. */
+int usbip_import(const struct usbip_server *s, const char *busid, int host, struct usbip_conn *c,
                  struct usbip_devinfo *info, int debug);
 void usbip_close(struct usbip_conn *c);
 
-/* One URB on endpoint address ep (bit 7 = IN). setup is the 8-byte setup
- * packet for control transfers (ep 0/0x80), else NULL. timeout_ms 0 waits
- * forever. Returns the bytes transferred or a LIBUSB_ERROR code. */
-int usbip_urb(struct usbip_conn *c, uint8_t ep, const uint8_t *setup, uint8_t *buf, int len,
-              unsigned timeout_ms);
+/* vboard's OP_REQ_HOSTDESC: the descriptors the host read at enumeration
+ * (device descriptor, then each configuration). On USBIP_IMPORT_OK *desc is
+ * malloc'd (*len bytes) and info holds the device block. */
+int usbip_hostdesc(const struct usbip_server *s, const char *busid, struct usbip_devinfo *info,
+                   uint8_t **desc, int *len, int debug);
+
+/* vboard's OP_REQ_HOSTRESET: waits up to wait_ms for the reply. Returns the
+ * server's status (0 done, 1 failed, 2 the device changed), or
+ * USBIP_IMPORT_UNREACHABLE / USBIP_UNSUPPORTED. */
+int usbip_hostreset(const struct usbip_server *s, const char *busid, int wait_ms, int debug);
 
 #endif

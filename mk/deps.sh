@@ -6,7 +6,7 @@ declare -A group=(
   [build]="make gcc gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi"
   [host]="gcc make"
   [vboard]="libunicorn-dev pkg-config"
-  [e2e]="dfu-util usbutils usbip libusb-1.0-0-dev"
+  [e2e]="dfu-util usbutils usbip libusb-1.0-0-dev python3-usb"
   [fuzz]="clang libclang-rt-14-dev"
 )
 want=()

@@ -1,8 +1,35 @@
 /*
  * usbip_server.c - exports the enumerated device over USB/IP
- * (Linux Documentation/usb/usbip_protocol.rst; /work/shared/notes/usbip.md):
- * OP_REQ_DEVLIST, OP_REQ_IMPORT (one importer at a time), then CMD_SUBMIT
- * on endpoint 0 run as control transfers by usb_host.c, and CMD_UNLINK.
+ * (Linux Documentation/usb/usbip_protocol.rst; /work/shared/notes/usbip.md).
+ *
+ * Two kinds of client, because a remote `usbip attach` and a program on the
+ * machine the device is plugged into see a device differently:
+ *
+ * - Standard USB/IP, as Linux usbip-host serves it: OP_REQ_DEVLIST,
+ *   OP_REQ_IMPORT (one importer at a time), then CMD_SUBMIT / CMD_UNLINK.
+ *   When the importer leaves, the device is reset and enumerated again
+ *   (stub_dev.c calls usb_reset_device when its importer goes away).
+ *
+ * - vboard extensions for "a local program" (what usbfs gives a libusb
+ *   program on a native Linux host), used by the replacement libusb:
+ *   OP_REQ_HOSTDESC  the descriptors the host read at enumeration, as Linux's
+ *                    sysfs `descriptors` file holds them: no bus traffic.
+ *   OP_REQ_HOSTOPEN  like OP_REQ_IMPORT (same reply), then URBs; any number
+ *                    at once, like several opens of /dev/bus/usb/BBB/DDD.
+ *                    Closing one unlinks its own URBs and nothing else: no
+ *                    bus reset, as closing a usbfs file causes none.
+ *   OP_REQ_HOSTRESET a port reset and re-enumeration at the same address,
+ *                    as Linux usb_reset_device (USBDEVFS_RESET); the reply
+ *                    comes once it is done or failed.
+ *   An import is refused while host opens exist, and a host open while the
+ *   device is imported: usbip-host holds the device exclusively.
+ *   The request layout is OP_REQ_IMPORT's (version, code, status, busid[32]).
+ *   Codes 0x80A0..0x80A2 are unused by USB/IP (Linux usbip_network.h
+ *   defines 0x8002..0x8007); Linux usbipd answers an unknown code by
+ *   closing the connection ("received an unknown opcode"), which the
+ *   replacement libusb takes as "not vboard" and falls back to imports.
+ *
+ * URBs on endpoint 0 are run as control transfers by usb_host.c.
  * Non-blocking sockets, served from usb_host_poll; nothing global, so
  * several vboard processes can serve several ports.
  */
@@ -19,7 +46,7 @@
 
 #include "usb_host_int.h"
 
-#define MAX_CONNS 8
+#define MAX_CONNS 16
 #define HDR 48
 #define DEV_BLOCK 0x138
 #define BUSID "1-1"
@@ -28,14 +55,31 @@
 #define OP_REP_DEVLIST 0x0005
 #define OP_REQ_IMPORT 0x8003
 #define OP_REP_IMPORT 0x0003
+#define OP_REQ_HOSTOPEN 0x80A0
+#define OP_REQ_HOSTDESC 0x80A1
+#define OP_REP_HOSTDESC 0x00A1
+#define OP_REQ_HOSTRESET 0x80A2
+#define OP_REP_HOSTRESET 0x00A2
+#define HOSTRESET_OK 0
+#define HOSTRESET_FAILED 1  /* no device, imported, or enumeration failed */
+#define HOSTRESET_CHANGED 2 /* it came back as another device (new descriptors) */
 #define CMD_SUBMIT 1
 #define CMD_UNLINK 2
 #define RET_SUBMIT 3
 #define RET_UNLINK 4
 #define MAX_IN (HDR + 65536)
 
+/* What a connection is, once its first request is read. */
+enum conn_mode {
+    C_OP,       /* before (or without) an import: DEVLIST, HOSTDESC */
+    C_IMPORTED, /* OP_REQ_IMPORT: the one remote importer */
+    C_HOSTOPEN, /* OP_REQ_HOSTOPEN: a local program's open handle */
+    C_RESETTING /* OP_REQ_HOSTRESET: waiting for the re-enumeration */
+};
+
 struct urb {
     struct usbip_server *s;
+    struct conn *conn; /* who submitted it and gets the RET_SUBMIT */
     uint32_t seqnum, devid, dir, ep, buflen;
     struct usb_ctrl c;
     uint8_t *buf;
@@ -44,7 +88,9 @@ struct urb {
 
 struct conn {
     int fd; /* -1: free slot */
-    bool imported, close_after_flush;
+    enum conn_mode mode;
+    bool close_after_flush;
+    uint8_t reset_dev[18]; /* C_RESETTING: the device descriptor before */
     uint8_t *in;
     size_t in_len;
     uint8_t *out;
@@ -57,7 +103,7 @@ struct usbip_server {
     int lfd;
     uint16_t port;
     struct conn conns[MAX_CONNS];
-    struct urb *urbs; /* submitted by the importer, not yet answered */
+    struct urb *urbs; /* submitted by the importer or host opens, not yet answered */
 };
 
 static void put_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
@@ -111,12 +157,12 @@ static void conn_send(struct conn *c, const void *p, size_t n)
     c->out_len += n;
 }
 
-static struct conn *importer(struct usbip_server *s)
+static int count_mode(const struct usbip_server *s, enum conn_mode m)
 {
+    int n = 0;
     for (int i = 0; i < MAX_CONNS; i++)
-        if (s->conns[i].fd >= 0 && s->conns[i].imported)
-            return &s->conns[i];
-    return NULL;
+        n += s->conns[i].fd >= 0 && s->conns[i].mode == m;
+    return n;
 }
 
 /* ---- Before import ------------------------------------------------------- */
@@ -178,16 +224,25 @@ static void op_devlist(struct usbip_server *s, struct conn *c)
     c->close_after_flush = true;
 }
 
-static void op_import(struct usbip_server *s, struct conn *c, const char *busid)
+static void op_header(struct conn *c, uint16_t code, uint32_t status)
 {
-    const struct usb_devinfo *d = usb_host_exported(s->h);
-    bool ok = d && !importer(s) && !strncmp(busid, BUSID, 32);
     uint8_t hdr[8];
     put_be16(hdr, USBIP_VERSION);
-    put_be16(hdr + 2, OP_REP_IMPORT);
-    put_be32(hdr + 4, ok ? 0 : 1);
+    put_be16(hdr + 2, code);
+    put_be32(hdr + 4, status);
     conn_send(c, hdr, sizeof hdr);
-    vb_trace(s->vb, "usbip", "import of %.32s %s", busid, ok ? "accepted" : "refused");
+}
+
+/* OP_REQ_IMPORT, or OP_REQ_HOSTOPEN (host): the same reply. A remote
+ * importer holds the device alone; local opens share it with each other. */
+static void op_import(struct usbip_server *s, struct conn *c, const char *busid, bool host)
+{
+    const struct usb_devinfo *d = usb_host_exported(s->h);
+    bool ok = d && !count_mode(s, C_IMPORTED) && (host || !count_mode(s, C_HOSTOPEN)) &&
+              !strncmp(busid, BUSID, 32);
+    op_header(c, OP_REP_IMPORT, ok ? 0 : 1);
+    vb_trace(s->vb, "usbip", "%s of %.32s %s", host ? "host open" : "import", busid,
+             ok ? "accepted" : "refused");
     if (!ok) {
         c->close_after_flush = true;
         return;
@@ -195,7 +250,79 @@ static void op_import(struct usbip_server *s, struct conn *c, const char *busid)
     uint8_t b[DEV_BLOCK];
     dev_block(d, b);
     conn_send(c, b, sizeof b);
-    c->imported = true;
+    c->mode = host ? C_HOSTOPEN : C_IMPORTED;
+}
+
+/* OP_REQ_HOSTDESC: header, the device block, a be32 length, then the device
+ * descriptor followed by the configuration, as read at enumeration (Linux
+ * sysfs `descriptors`: "the raw device descriptor followed by the raw
+ * configuration descriptors"). The device may be imported or re-enumerating:
+ * the host's copy stays readable, as sysfs does. */
+static void op_hostdesc(struct usbip_server *s, struct conn *c, const char *busid)
+{
+    const struct usb_devinfo *d = usb_host_listed(s->h);
+    bool ok = d && !strncmp(busid, BUSID, 32);
+    op_header(c, OP_REP_HOSTDESC, ok ? 0 : 1);
+    vb_trace(s->vb, "usbip", "host descriptors of %.32s %s", busid, ok ? "sent" : "refused");
+    c->close_after_flush = true;
+    if (!ok)
+        return;
+    uint8_t b[DEV_BLOCK], len[4];
+    dev_block(d, b);
+    conn_send(c, b, sizeof b);
+    put_be32(len, (uint32_t)(sizeof d->dev + d->cfg_len));
+    conn_send(c, len, 4);
+    conn_send(c, d->dev, sizeof d->dev);
+    conn_send(c, d->cfg, d->cfg_len);
+}
+
+static void reset_reply(struct usbip_server *s, struct conn *c, uint32_t status)
+{
+    static const char *const what[] = {"done", "failed", "device changed"};
+    vb_trace(s->vb, "usbip", "host reset %s", what[status]);
+    op_header(c, OP_REP_HOSTRESET, status);
+    c->close_after_flush = true;
+    c->mode = C_OP;
+}
+
+/* OP_REQ_HOSTRESET: the reply waits for the re-enumeration (reset_poll). */
+static void op_hostreset(struct usbip_server *s, struct conn *c, const char *busid)
+{
+    const struct usb_devinfo *d = usb_host_exported(s->h);
+    if (!d || count_mode(s, C_IMPORTED) || strncmp(busid, BUSID, 32)) {
+        reset_reply(s, c, HOSTRESET_FAILED);
+        return;
+    }
+    vb_trace(s->vb, "usbip", "host reset of %.32s", busid);
+    memcpy(c->reset_dev, d->dev, sizeof c->reset_dev);
+    c->mode = C_RESETTING;
+    usb_host_reset_device(s->h);
+}
+
+static void drop_host_opens(struct usbip_server *s);
+
+/* Answers the resets whose re-enumeration is over. Linux usb_reset_device
+ * reports a device whose descriptors changed as gone (its open files then
+ * fail with ENODEV): the host opens are closed. */
+static void reset_poll(struct usbip_server *s)
+{
+    const struct usb_devinfo *d = usb_host_exported(s->h);
+    bool failed = !d && !usb_host_listed(s->h);
+    bool changed = false;
+    for (int i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = &s->conns[i];
+        if (c->fd < 0 || c->mode != C_RESETTING || (!d && !failed))
+            continue;
+        uint32_t st = HOSTRESET_FAILED;
+        if (d)
+            st = memcmp(d->dev, c->reset_dev, sizeof c->reset_dev) ? HOSTRESET_CHANGED
+                                                                    : HOSTRESET_OK;
+        changed |= st == HOSTRESET_CHANGED;
+        reset_reply(s, c, st);
+        conn_flush(s, c);
+    }
+    if (changed)
+        drop_host_opens(s);
 }
 
 /* Consumes one request of a connection not yet imported; the bytes used, 0
@@ -209,13 +336,19 @@ static long handle_op(struct usbip_server *s, struct conn *c)
         op_devlist(s, c);
         return 8;
     }
-    if (code == OP_REQ_IMPORT) {
+    if (code == OP_REQ_IMPORT || code == OP_REQ_HOSTOPEN || code == OP_REQ_HOSTDESC ||
+        code == OP_REQ_HOSTRESET) {
         if (c->in_len < 8 + 32)
             return 0;
         char busid[33];
         memcpy(busid, c->in + 8, 32);
         busid[32] = 0;
-        op_import(s, c, busid);
+        if (code == OP_REQ_HOSTDESC)
+            op_hostdesc(s, c, busid);
+        else if (code == OP_REQ_HOSTRESET)
+            op_hostreset(s, c, busid);
+        else
+            op_import(s, c, busid, code == OP_REQ_HOSTOPEN);
         return 8 + 32;
     }
     return -1;
@@ -231,12 +364,9 @@ static void ret_header(uint8_t *h, uint32_t cmd, uint32_t seqnum, int32_t status
     put_be32(h + 0x14, (uint32_t)status);
 }
 
-static void ret_submit(struct usbip_server *s, uint32_t seqnum, int32_t status, bool in,
-                       const uint8_t *data, uint32_t len)
+static void ret_submit(struct usbip_server *s, struct conn *c, uint32_t seqnum, int32_t status,
+                       bool in, const uint8_t *data, uint32_t len)
 {
-    struct conn *c = importer(s);
-    if (!c)
-        return;
     uint8_t h[HDR];
     ret_header(h, RET_SUBMIT, seqnum, status);
     put_be32(h + 0x18, len);
@@ -282,11 +412,12 @@ static void urb_done(struct usb_host *h, struct usb_ctrl *c)
     uint32_t len = (uint32_t)c->actual;
     if (len > u->buflen)
         len = u->buflen;
-    ret_submit(s, u->seqnum, status, u->dir == 1, u->buf, len);
+    ret_submit(s, u->conn, u->seqnum, status, u->dir == 1, u->buf, len);
     urb_unlist(s, u);
 }
 
-static void cmd_submit(struct usbip_server *s, const uint8_t *p, const uint8_t *out_data)
+static void cmd_submit(struct usbip_server *s, struct conn *c, const uint8_t *p,
+                       const uint8_t *out_data)
 {
     uint32_t seqnum = get_be32(p + 4), dir = get_be32(p + 0x0C), ep = get_be32(p + 0x10);
     uint32_t buflen = get_be32(p + 0x18);
@@ -295,13 +426,13 @@ static void cmd_submit(struct usbip_server *s, const uint8_t *p, const uint8_t *
              ep, dir, buflen, setup[0], setup[1]);
     if (ep != 0) {
         /* Only the default control pipe is served: DFU needs no other. */
-        ret_submit(s, seqnum, -EPIPE, false, NULL, 0);
+        ret_submit(s, c, seqnum, -EPIPE, false, NULL, 0);
         return;
     }
     if (setup[0] == 0x00 && setup[1] == 5) {
         /* SET_ADDRESS is the host controller's business (vhci does it
          * locally); the device keeps the address we gave it. */
-        ret_submit(s, seqnum, 0, false, NULL, 0);
+        ret_submit(s, c, seqnum, 0, false, NULL, 0);
         return;
     }
     size_t wlen = (size_t)(setup[6] | setup[7] << 8);
@@ -310,10 +441,10 @@ static void cmd_submit(struct usbip_server *s, const uint8_t *p, const uint8_t *
     if (!u || !buf) {
         free(u);
         free(buf);
-        ret_submit(s, seqnum, -ENOMEM, false, NULL, 0);
+        ret_submit(s, c, seqnum, -ENOMEM, false, NULL, 0);
         return;
     }
-    *u = (struct urb){.s = s, .seqnum = seqnum, .dir = dir, .ep = ep, .buflen = buflen, .buf = buf};
+    *u = (struct urb){.s = s, .conn = c, .seqnum = seqnum, .dir = dir, .ep = ep, .buflen = buflen, .buf = buf};
     if (dir == 0 && out_data)
         memcpy(buf, out_data, buflen < wlen ? buflen : wlen);
     memcpy(u->c.setup, setup, 8);
@@ -323,38 +454,35 @@ static void cmd_submit(struct usbip_server *s, const uint8_t *p, const uint8_t *
     u->next = s->urbs;
     s->urbs = u;
     if (!usb_host_submit(s->h, &u->c)) {
-        ret_submit(s, seqnum, -ENODEV, false, NULL, 0);
+        ret_submit(s, c, seqnum, -ENODEV, false, NULL, 0);
         urb_unlist(s, u);
     }
 }
 
-static void cmd_unlink(struct usbip_server *s, const uint8_t *p)
+static void cmd_unlink(struct usbip_server *s, struct conn *c, const uint8_t *p)
 {
     uint32_t seqnum = get_be32(p + 4), victim = get_be32(p + 0x14);
     int32_t status = 0;
     for (struct urb *u = s->urbs; u; u = u->next)
-        if (u->seqnum == victim) {
+        if (u->conn == c && u->seqnum == victim) {
             usb_host_cancel(s->h, &u->c);
             urb_unlist(s, u);
             status = -ECONNRESET;
             break;
         }
     vb_trace(s->vb, "usbip", "CMD_UNLINK seq=%u of %u -> %d", seqnum, victim, status);
-    struct conn *c = importer(s);
     uint8_t h[HDR];
     ret_header(h, RET_UNLINK, seqnum, status);
-    if (c)
-        conn_send(c, h, HDR);
+    conn_send(c, h, HDR);
 }
 
 static long handle_urb(struct usbip_server *s, struct conn *c)
 {
-    (void)c;
     if (c->in_len < HDR)
         return 0;
     uint32_t cmd = get_be32(c->in);
     if (cmd == CMD_UNLINK) {
-        cmd_unlink(s, c->in);
+        cmd_unlink(s, c, c->in);
         return HDR;
     }
     if (cmd != CMD_SUBMIT)
@@ -365,23 +493,32 @@ static long handle_urb(struct usbip_server *s, struct conn *c)
         return -1;
     if (c->in_len < need)
         return 0;
-    cmd_submit(s, c->in, c->in + HDR);
+    cmd_submit(s, c, c->in, c->in + HDR);
     return (long)need;
 }
 
 /* ---- Connections ----------------------------------------------------------- */
 
-static void drop_urbs(struct usbip_server *s)
+/* Takes back the URBs of connection c (NULL: of every connection). */
+static void drop_urbs(struct usbip_server *s, struct conn *c)
 {
-    while (s->urbs) {
-        usb_host_cancel(s->h, &s->urbs->c);
-        urb_unlist(s, s->urbs);
+    for (struct urb *u = s->urbs, *next; u; u = next) {
+        next = u->next;
+        if (c && u->conn != c)
+            continue;
+        usb_host_cancel(s->h, &u->c);
+        urb_unlist(s, u);
     }
 }
 
 static void conn_close(struct usbip_server *s, struct conn *c)
 {
-    bool was_importer = c->imported;
+    bool was_importer = c->mode == C_IMPORTED;
+    /* A local program's close unlinks its URBs and nothing more (usbfs
+     * usbdev_release kills the file's URBs; no bus traffic). */
+    if (c->mode == C_HOSTOPEN)
+        vb_trace(s->vb, "usbip", "host open closed (no bus reset)");
+    drop_urbs(s, c);
     close(c->fd);
     free(c->in);
     free(c->out);
@@ -390,7 +527,6 @@ static void conn_close(struct usbip_server *s, struct conn *c)
         /* usbip-host (stub_dev.c) resets the device when its importer goes
          * away; it can be imported again once enumerated anew. */
         vb_trace(s->vb, "usbip", "importer gone: resetting the device");
-        drop_urbs(s);
         usb_host_reset_device(s->h);
     }
 }
@@ -406,7 +542,10 @@ static void conn_read(struct usbip_server *s, struct conn *c)
     }
     c->in_len += (size_t)n;
     while (c->fd >= 0 && !c->close_after_flush) {
-        long used = c->imported ? handle_urb(s, c) : handle_op(s, c);
+        if (c->mode == C_RESETTING)
+            break; /* nothing more is read until the reset is answered */
+        long used = c->mode == C_IMPORTED || c->mode == C_HOSTOPEN ? handle_urb(s, c)
+                                                                  : handle_op(s, c);
         if (used < 0) {
             vb_trace(s->vb, "usbip", "protocol error: closing the connection");
             conn_close(s, c);
@@ -443,6 +582,7 @@ static void accept_all(struct usbip_server *s)
 
 void usbip_server_poll(struct usbip_server *s, int wait_ms)
 {
+    reset_poll(s);
     struct pollfd p[MAX_CONNS + 1];
     struct conn *who[MAX_CONNS + 1];
     int n = 0;
@@ -469,19 +609,39 @@ void usbip_server_poll(struct usbip_server *s, int wait_ms)
     }
 }
 
+/* Hangs up on the importer and the host opens without resetting anything:
+ * send what the socket takes of their queued replies, then close. */
+static void hang_up(struct usbip_server *s)
+{
+    drop_urbs(s, NULL);
+    for (int i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = &s->conns[i];
+        if (c->fd < 0 || (c->mode != C_IMPORTED && c->mode != C_HOSTOPEN))
+            continue;
+        c->mode = C_OP; /* no device reset: it is gone */
+        conn_flush(s, c);
+        if (c->fd >= 0)
+            conn_close(s, c);
+    }
+}
+
+static void drop_host_opens(struct usbip_server *s)
+{
+    for (int i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = &s->conns[i];
+        if (c->fd >= 0 && c->mode == C_HOSTOPEN)
+            conn_close(s, c);
+    }
+}
+
 void usbip_server_device_gone(struct usbip_server *s)
 {
-    struct conn *c = importer(s);
     /* The host failed every pending URB (their RET_SUBMITs are queued);
-     * send what the socket takes, then hang up as usbip-host does when its
-     * device is unplugged. */
-    drop_urbs(s);
-    if (!c)
-        return;
-    c->imported = false; /* no device reset: it is gone */
-    conn_flush(s, c);
-    if (c->fd >= 0)
-        conn_close(s, c);
+     * hang up as usbip-host does when its device is unplugged, and as usbfs
+     * files of an unplugged device fail with ENODEV. A pending host reset
+     * is answered by reset_poll. */
+    hang_up(s);
+    reset_poll(s);
 }
 
 uint16_t usbip_server_port(const struct usbip_server *s) { return s->port; }
@@ -516,10 +676,10 @@ void usbip_server_free(struct usbip_server *s)
 {
     if (!s)
         return;
-    drop_urbs(s);
+    drop_urbs(s, NULL);
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->conns[i].fd >= 0) {
-            s->conns[i].imported = false; /* shutting down: no device reset */
+            s->conns[i].mode = C_OP; /* shutting down: no device reset */
             conn_close(s, &s->conns[i]);
         }
     close(s->lfd);

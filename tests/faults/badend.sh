@@ -3,13 +3,16 @@
 # vboard (f103c8, bluepill firmware), each followed by the checks of
 # lib.sh after_bad_end (no partial start, bootloader bytes and option bytes
 # unchanged, a fresh update succeeds and the application runs):
-#   kill      dfu-util SIGKILLed mid-update (erase phase, programming, late)
+#   kill      dfu-util SIGKILLed mid-update (erase phase, programming, late);
+#             as on a native host, the program's end causes no bus reset: the
+#             board stays mid-session and must answer the next program
 #   unplug    the USB/IP connection dropped mid-transfer: usbip-drop imports
 #             the device and closes the socket in the middle of a DNLOAD
 #             (after the header, mid-data, after the data without waiting for
 #             the answer); vboard must reset and re-enumerate the device
-#   second    a second dfu-util on a board left mid-update: it recovers
-#             (CLRSTATUS/ABORT) and its full update succeeds
+#   second    a second dfu-util on a board left mid-update, without a reset in
+#             between: it recovers (CLRSTATUS/ABORT) and its full update
+#             succeeds
 #   reset     a system reset (SIGUSR1 to vboard) mid-update
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -84,7 +87,21 @@ dfu_ends() {
     wait "$DPID" 2>/dev/null
     return 0
 }
+# A USB/IP importer leaving makes vboard reset the device (usbip-host); a
+# program's handle closing does not (usbfs), and vboard says so.
 GONE='importer gone'
+CLOSED='host open closed'
+# resets_after RE: bus resets after the last line matching RE.
+resets_after() { awk -v re="$1" '$0 ~ re {n = 0} /usb reset$/ {n++} END {print n + 0}' "$LOG"; }
+# wait_closed: waits for the killed program's handle to be closed.
+wait_closed() {
+    local end=$((SECONDS + 20))
+    while [ $SECONDS -le $end ]; do
+        grep -qE "$CLOSED" "$LOG" && return 0
+        sleep 0.1
+    done
+    return 1
+}
 
 # ---- dfu-util killed (SIGKILL at the K-th flash operation) ---------------------
 for at in 3 2600; do
@@ -94,13 +111,15 @@ for at in 3 2600; do
     extra=""
     dfu_ends || extra="dfu-util did not end"
     grep -q 'Submitting leave' "$WORK/$tag.dfu.log" && extra="dfu-util finished before the kill"
-    # The connection died with dfu-util: the device is reset, enumerates
-    # again, stays in DFU mode and answers.
-    if wait_enum_after "$GONE"; then
+    # The connection died with dfu-util: no bus reset (a native host sends
+    # none when a program dies); the board, mid-session, still answers.
+    if wait_closed; then
         dfu "$PORT" -l >"$WORK/$tag.list.log" 2>&1 && grep -q 'Found DFU' "$WORK/$tag.list.log" ||
             extra=${extra:-"the board does not answer dfu-util -l after the kill"}
+        [ "$(resets_after "$CLOSED")" = 0 ] ||
+            extra=${extra:-"a bus reset after dfu-util died (a native host sends none)"}
     else
-        extra=${extra:-"no reset and re-enumeration after dfu-util died"}
+        extra=${extra:-"vboard did not see dfu-util's handle close"}
     fi
     n=$(ops)
     verdict "$tag" "$extra"
@@ -128,12 +147,15 @@ update_bg "$tag"
 extra=""
 dfu_ends || extra="dfu-util did not end"
 grep -q 'Submitting leave' "$WORK/$tag.dfu.log" && extra="dfu-util finished before the kill"
-wait_enum_after "$GONE" || extra=${extra:-"no re-enumeration after dfu-util died"}
+wait_closed || extra=${extra:-"vboard did not see dfu-util's handle close"}
 n0=$(ops)
 if dfu "$PORT" -a 0 -s $APP_BASE:leave -D "$B_IMG" >"$WORK/$tag.dfu2.log" 2>&1; then
     # The second update wrote the whole image again, then left.
     [ $(($(ops) - n0)) -ge 5130 ] || extra=${extra:-"the second update did only $(($(ops) - n0)) operations"}
     wait_re "$LOG" 'reset \(SYSRESETREQ\)' 30 "$VB" || extra=${extra:-"no reset after the leave"}
+    # ... and met the board mid-session: no bus reset before the leave.
+    [ "$(awk -v re="$CLOSED" '$0 ~ re {on = 1} on && /usb reset$/ {n++} /usb disconnect/ {on = 0} END {print n + 0}' "$LOG")" = 0 ] ||
+        extra=${extra:-"a bus reset between the two dfu-util runs"}
 else
     extra=${extra:-"the second dfu-util failed: $(grep -m1 -iE 'error|fail' "$WORK/$tag.dfu2.log")"}
 fi

@@ -339,15 +339,64 @@ static void *conn_main(void *arg)
         be32(rep + 8, (uint32_t)n);
         rep[12 + 0x138] = 0xFE, rep[12 + 0x139] = 1, rep[12 + 0x13A] = 2;
         write_all(a.fd, rep, n ? sizeof rep : 12);
-    } else if (code == 0x8003) {
+    } else if ((code & 0xFFF0) == 0x80A0 && !f->host_ops) {
+        pthread_mutex_lock(&f->mu);
+        f->hostdescs += code == 0x80A1; /* asked, and hung up on */
+        pthread_mutex_unlock(&f->mu);
+        goto out; /* usbipd: "unknown op code", connection closed */
+    } else if (code == 0x80A1) { /* HOSTDESC */
+        char busid[33] = {0};
+        if (read_full(a.fd, busid, 32))
+            goto out;
+        uint8_t d[8 + 0x138 + 4 + 18 + 64] = {0};
+        be16(d, 0x0111);
+        be16(d + 2, 0x00A1);
+        pthread_mutex_lock(&f->mu);
+        f->hostdescs++;
+        int ok = listed(f) && strcmp(busid, f->busid) == 0;
+        if (ok) {
+            dev_block(f, d + 8);
+            be32(d + 8 + 0x138, (uint32_t)(18 + fake_config_len));
+            memcpy(d + 12 + 0x138, fake_device_desc, 18);
+            if (f->changed)
+                d[12 + 0x138 + 16] = 6;
+            memcpy(d + 12 + 0x138 + 18, fake_config_desc, (size_t)fake_config_len);
+        }
+        pthread_mutex_unlock(&f->mu);
+        be32(d + 4, ok ? 0 : 1);
+        write_all(a.fd, d, ok ? 12 + 0x138 + 18 + (size_t)fake_config_len : 8);
+    } else if (code == 0x80A2) { /* HOSTRESET */
+        char busid[33] = {0};
+        if (read_full(a.fd, busid, 32))
+            goto out;
+        pthread_mutex_lock(&f->mu);
+        f->hostresets++;
+        int ms = f->reset_ms, st = 0;
+        if (f->gone_after_close)
+            f->gone = 1, st = 1;
+        else if (f->change_after_close)
+            f->changed = 1, st = 2;
+        if (f->imported || strcmp(busid, f->busid) != 0)
+            st = 1;
+        pthread_mutex_unlock(&f->mu);
+        usleep((useconds_t)ms * 1000);
+        uint8_t d[8] = {0x01, 0x11, 0x00, 0xA2};
+        be32(d + 4, (uint32_t)st);
+        write_all(a.fd, d, 8);
+    } else if (code == 0x8003 || code == 0x80A0) {
+        int host = code == 0x80A0;
         char busid[33] = {0};
         if (read_full(a.fd, busid, 32))
             goto out;
         be16(rep + 2, 0x0003);
         pthread_mutex_lock(&f->mu);
-        int ok = !f->refuse_import && !f->imported && listed(f) && now_ms() >= f->busy_until &&
-                 strcmp(busid, f->busid) == 0;
-        if (ok) {
+        int ok = !f->refuse_import && !f->imported && (host || !f->host_open_now) && listed(f) &&
+                 now_ms() >= f->busy_until && strcmp(busid, f->busid) == 0;
+        if (ok && host) {
+            f->host_open_now++;
+            f->hostopens++;
+            dev_block(f, rep + 8);
+        } else if (ok) {
             f->imported = 1;
             f->imports++;
             dev_block(f, rep + 8);
@@ -362,6 +411,12 @@ static void *conn_main(void *arg)
         }
         if (write_all(a.fd, rep, 8 + 0x138) == 0)
             serve_urbs(f, a.fd);
+        if (host) { /* a local program's close: nothing happens to the device */
+            pthread_mutex_lock(&f->mu);
+            f->host_open_now--;
+            pthread_mutex_unlock(&f->mu);
+            goto out;
+        }
         /* The importer left: reset and re-enumerate, like usbip-host. */
         pthread_mutex_lock(&f->mu);
         f->imported = 0;
@@ -438,6 +493,9 @@ void fake_usbip_reset_knobs(struct fake_usbip *f)
     f->delay_ms = f->absent_ms = f->busy_ms = 0;
     f->gone_after_close = f->change_after_close = f->no_bos = f->unlink_mode = 0;
     f->imports = f->refused = f->closes = f->submits = f->unlinks = f->devlists = 0;
+    f->hostdescs = f->hostopens = f->hostresets = 0;
+    f->host_ops = 1;
+    f->reset_ms = 50;
     f->changed = f->gone = 0;
     f->absent_until = f->busy_until = 0;
     f->alt = f->config = -1;
@@ -471,7 +529,7 @@ int fake_usbip_wait_idle(struct fake_usbip *f, int ms)
     long long end = now_ms() + ms;
     for (;;) {
         pthread_mutex_lock(&f->mu);
-        int busy = f->imported;
+        int busy = f->imported || f->host_open_now;
         pthread_mutex_unlock(&f->mu);
         if (!busy)
             return 0;

@@ -1,6 +1,7 @@
 /*
  * fake_usbip.h - a USB/IP server on 127.0.0.1 for the libusb tests. It
- * exports one canned DFU-like device (DfuSe layout strings, a serial, a DFU
+ * exports one canned DFU-like device, speaks vboard's host-side extensions
+ * unless told not to (host_ops), (DfuSe layout strings, a serial, a DFU
  * functional descriptor, a BOS) and has knobs to misbehave: refuse imports,
  * delay or drop on a request, vanish or change after an importer leaves.
  * One thread accepts, one thread per connection; fields marked (knob) may be
@@ -35,8 +36,14 @@ struct fake_usbip {
     int no_bos;             /* BOS request stalls */
     int unlink_mode;        /* 0 unlink the URB; 1 it had completed: RET_SUBMIT, then
                                RET_UNLINK 0; 2 ignore CMD_UNLINK, answer the URB late */
+    int host_ops;           /* 1 (default): vboard's HOSTDESC/HOSTOPEN/HOSTRESET;
+                               0: hang up on them, as Linux usbipd does */
+    int reset_ms;           /* HOSTRESET takes this long (default 50); gone_after_close
+                               and change_after_close apply to it too */
     /* counters */
     int imports, refused, closes, submits, unlinks, devlists;
+    int hostdescs, hostopens, hostresets;
+    int host_open_now;      /* host opens connected now */
     int imported;           /* an importer is connected now */
     uint8_t last_setup[8];
     int alt;                /* last SET_INTERFACE value */

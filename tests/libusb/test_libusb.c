@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <libusb-1.0/libusb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,37 @@ TEST(list_shows_device_with_descriptors)
         CHECK(libusb_get_parent(list[0]) == NULL, "no parent");
         CHECK_EQ(list[1] == NULL, 1);
     }
-    CHECK_EQ(srv->imports, 1); /* descriptors were read through an import */
+    /* The host's copy of the descriptors (HOSTDESC), no URB, no import:
+     * as libusb reads sysfs on Linux. */
+    CHECK_EQ(srv->hostdescs, 1);
+    CHECK_EQ(srv->imports, 0);
+    CHECK_EQ(srv->submits, 0);
+    libusb_free_device_list(list, 1);
+    libusb_exit(ctx);
+}
+
+TEST(plain_usbip_server_lists_through_an_import)
+{
+    /* A server that hangs up on HOSTDESC (Linux usbipd): the descriptors
+     * are read from the device over a short import, and opens import. */
+    libusb_context *ctx = ctx_on(0);
+    srv->host_ops = 0;
+    libusb_device **list;
+    CHECK_EQ(libusb_get_device_list(ctx, &list), 1);
+    struct libusb_device_descriptor d;
+    libusb_get_device_descriptor(list[0], &d);
+    CHECK_EQ(d.iSerialNumber, 3);
+    CHECK_EQ(srv->imports, 1);
+    CHECK_EQ(srv->hostdescs, 1); /* asked once, then remembered */
+    libusb_free_device_list(list, 1);
+    CHECK_EQ(libusb_get_device_list(ctx, &list), 1);
+    CHECK_EQ(srv->hostdescs, 1);
+    libusb_device_handle *h = NULL;
+    fake_usbip_wait_idle(srv, 1000);
+    CHECK_EQ(libusb_open(list[0], &h), 0);
+    CHECK_EQ(srv->hostopens, 0);
+    CHECK_EQ(srv->imports, 3);
+    libusb_close(h);
     libusb_free_device_list(list, 1);
     libusb_exit(ctx);
 }
@@ -183,7 +214,7 @@ TEST(two_servers_are_two_buses)
         CHECK_EQ(libusb_get_bus_number(list[0]), 1);
         CHECK_EQ(libusb_get_bus_number(list[1]), 2);
     }
-    CHECK_EQ(srv2->imports, 1);
+    CHECK_EQ(srv2->hostdescs, 1);
     libusb_free_device_list(list, 1);
     /* A refusing server in between is skipped, the next still counts. */
     setenv("LIBUSB_USBIP_SERVERS", "127.0.0.1:1", 1);
@@ -388,6 +419,7 @@ TEST(bos_and_capabilities)
 TEST(import_refused_lists_devlist_fields_only)
 {
     libusb_context *ctx = ctx_on(0);
+    srv->host_ops = 0; /* plain USB/IP: the import path */
     srv->refuse_import = 1;
     setenv("LIBUSB_USBIP_WAIT_MS", "200", 1);
     libusb_context *c2;
@@ -418,6 +450,7 @@ TEST(import_refused_lists_devlist_fields_only)
 TEST(list_waits_while_server_resets_the_device)
 {
     libusb_context *ctx = ctx_on(0);
+    srv->host_ops = 0; /* plain USB/IP: the import path */
     srv->busy_ms = 300; /* listed but refusing after each importer leaves */
     libusb_device **list;
     CHECK_EQ(libusb_get_device_list(ctx, &list), 1);
@@ -437,6 +470,7 @@ TEST(list_waits_briefly_for_a_device_being_reenumerated)
     setenv("LIBUSB_USBIP_WAIT_MS", "1200", 1); /* empty devlist: 300 ms */
     libusb_context *ctx = ctx_on(0);
     unsetenv("LIBUSB_USBIP_WAIT_MS");
+    srv->host_ops = 0; /* plain USB/IP: the import path */
     srv->absent_ms = 150; /* not listed at all for a while after each close */
     libusb_device **list;
     CHECK_EQ(libusb_get_device_list(ctx, &list), 1);
@@ -456,6 +490,7 @@ TEST(list_waits_briefly_for_a_device_being_reenumerated)
 TEST(own_open_handle_keeps_descriptors_in_new_lists)
 {
     libusb_context *ctx = ctx_on(0);
+    srv->host_ops = 0; /* plain USB/IP: the import path */
     libusb_device_handle *h = open_one(ctx);
     libusb_device **list;
     ssize_t n = libusb_get_device_list(ctx, &list);
@@ -476,6 +511,7 @@ TEST(own_open_handle_keeps_descriptors_in_new_lists)
 TEST(open_waits_for_reenumeration)
 {
     libusb_context *ctx = ctx_on(0);
+    srv->host_ops = 0; /* plain USB/IP: the import path */
     srv->absent_ms = 300; /* after the list's import the device is away this long */
     libusb_device **list;
     CHECK_EQ(libusb_get_device_list(ctx, &list), 1);
@@ -495,6 +531,7 @@ TEST(open_waits_for_reenumeration)
 TEST(reset_device_reimports)
 {
     libusb_context *ctx = ctx_on(0);
+    srv->host_ops = 0; /* plain USB/IP: the import path */
     libusb_device_handle *h = open_one(ctx);
     if (!h) {
         libusb_exit(ctx);
@@ -512,11 +549,12 @@ TEST(reset_device_reimports)
     libusb_exit(ctx);
 }
 
-TEST(reset_device_gone_or_changed_is_not_found)
+static void reset_gone_or_changed(int host_ops)
 {
     setenv("LIBUSB_USBIP_WAIT_MS", "300", 1);
     libusb_context *ctx = ctx_on(0);
     unsetenv("LIBUSB_USBIP_WAIT_MS");
+    srv->host_ops = host_ops;
     libusb_device_handle *h = open_one(ctx);
     if (h) {
         srv->gone_after_close = 1;
@@ -531,12 +569,266 @@ TEST(reset_device_gone_or_changed_is_not_found)
     setenv("LIBUSB_USBIP_WAIT_MS", "300", 1);
     ctx = ctx_on(0);
     unsetenv("LIBUSB_USBIP_WAIT_MS");
+    srv->host_ops = host_ops;
     h = open_one(ctx);
     if (h) {
         srv->change_after_close = 1; /* comes back with another iSerialNumber */
         CHECK_EQ(libusb_reset_device(h), LIBUSB_ERROR_NOT_FOUND);
         libusb_close(h);
     }
+    libusb_exit(ctx);
+}
+
+TEST(reset_device_gone_or_changed_is_not_found)
+{
+    reset_gone_or_changed(0);
+    reset_gone_or_changed(1);
+    CHECK_EQ(srv->hostresets, 1); /* the last one went through HOSTRESET */
+}
+
+TEST(host_open_close_and_reset_cause_no_import)
+{
+    /* vboard's usbfs-like path: open is a host open, two handles coexist,
+     * close is no import end (no bus reset), reset is HOSTRESET and the
+     * handle keeps working. */
+    libusb_context *ctx = ctx_on(0);
+    libusb_device **list;
+    CHECK_EQ(libusb_get_device_list(ctx, &list), 1);
+    libusb_device_handle *a = NULL, *b = NULL;
+    CHECK_EQ(libusb_open(list[0], &a), 0);
+    CHECK_EQ(libusb_open(list[0], &b), 0);
+    libusb_free_device_list(list, 1);
+    CHECK_EQ(srv->hostopens, 2);
+    uint8_t st[6];
+    if (a && b) {
+        CHECK_EQ(libusb_control_transfer(a, 0xA1, 3, 0, 0, st, 6, 1000), 6);
+        CHECK_EQ(libusb_control_transfer(b, 0xA1, 3, 0, 0, st, 6, 1000), 6);
+        CHECK_EQ(libusb_reset_device(a), 0);
+        CHECK_EQ(srv->hostresets, 1);
+        CHECK_EQ(libusb_control_transfer(a, 0xA1, 3, 0, 0, st, 6, 1000), 6);
+    }
+    libusb_close(a);
+    libusb_close(b);
+    fake_usbip_wait_idle(srv, 1000);
+    CHECK_EQ(srv->imports, 0);
+    CHECK_EQ(srv->closes, 0); /* counts import ends only */
+    libusb_exit(ctx);
+}
+
+/* ---- Asynchronous API ------------------------------------------------------ */
+
+struct cb_log {
+    int n, resubmit;
+    struct libusb_transfer *order[8];
+    enum libusb_transfer_status status[8];
+    int actual[8];
+};
+
+static void LIBUSB_CALL log_cb(struct libusb_transfer *t)
+{
+    struct cb_log *l = t->user_data;
+    if (l->n < 8) {
+        l->order[l->n] = t;
+        l->status[l->n] = t->status;
+        l->actual[l->n] = t->actual_length;
+    }
+    l->n++;
+    if (l->resubmit > 0) {
+        l->resubmit--;
+        libusb_submit_transfer(t); /* from inside the callback, as pyusb-style loops do */
+    }
+}
+
+/* Handles events until l has n callbacks or 3 s pass. */
+static void run_until(libusb_context *ctx, struct cb_log *l, int n)
+{
+    long long end = ms_now() + 3000;
+    while (l->n < n && ms_now() < end) {
+        struct timeval tv = {0, 100000};
+        CHECK_EQ(libusb_handle_events_timeout_completed(ctx, &tv, NULL), 0);
+    }
+}
+
+static struct libusb_transfer *getstatus_transfer(libusb_device_handle *h, struct cb_log *l,
+                                                  unsigned timeout)
+{
+    struct libusb_transfer *t = libusb_alloc_transfer(0);
+    uint8_t *buf = calloc(1, LIBUSB_CONTROL_SETUP_SIZE + 6);
+    libusb_fill_control_setup(buf, 0xA1, 3 /* DFU_GETSTATUS */, 0, 0, 6);
+    libusb_fill_control_transfer(t, h, buf, log_cb, l, timeout);
+    t->flags = LIBUSB_TRANSFER_FREE_BUFFER;
+    return t;
+}
+
+TEST(async_control_transfer_completes_in_handle_events)
+{
+    libusb_context *ctx = ctx_on(0);
+    libusb_device_handle *h = open_one(ctx);
+    if (!h) {
+        libusb_exit(ctx);
+        return;
+    }
+    struct cb_log l = {0};
+    struct libusb_transfer *t = getstatus_transfer(h, &l, 1000);
+    CHECK_EQ(libusb_submit_transfer(t), 0);
+    CHECK_EQ(libusb_submit_transfer(t), LIBUSB_ERROR_BUSY);
+    CHECK_EQ(l.n, 0); /* callbacks only from event handling */
+    struct timeval tv;
+    CHECK_EQ(libusb_get_next_timeout(ctx, &tv), 1);
+    CHECK(tv.tv_sec == 0 || (tv.tv_sec == 1 && tv.tv_usec == 0), "next timeout %ld.%06ld",
+          (long)tv.tv_sec, (long)tv.tv_usec);
+    run_until(ctx, &l, 1);
+    CHECK_EQ(l.n, 1);
+    CHECK_EQ(l.status[0], LIBUSB_TRANSFER_COMPLETED);
+    CHECK_EQ(l.actual[0], 6);
+    CHECK(memcmp(libusb_control_transfer_get_data(t), fake_dfu_status, 6) == 0, "status bytes");
+    CHECK_EQ(libusb_get_next_timeout(ctx, &tv), 0);
+    /* resubmitted from its own callback, twice */
+    l.resubmit = 2;
+    CHECK_EQ(libusb_submit_transfer(t), 0);
+    run_until(ctx, &l, 4);
+    CHECK_EQ(l.n, 4);
+    CHECK_EQ(l.status[3], LIBUSB_TRANSFER_COMPLETED);
+    libusb_free_transfer(t);
+    libusb_close(h);
+    libusb_exit(ctx);
+}
+
+TEST(async_two_handles_complete_in_reply_order)
+{
+    libusb_context *ctx = ctx_on(0);
+    libusb_device **list;
+    CHECK_EQ(libusb_get_device_list(ctx, &list), 1);
+    libusb_device_handle *a = NULL, *b = NULL;
+    libusb_open(list[0], &a);
+    libusb_open(list[0], &b);
+    libusb_free_device_list(list, 1);
+    if (!a || !b) {
+        CHECK(0, "two opens");
+        libusb_exit(ctx);
+        return;
+    }
+    srv->delay_request = 3; /* GETSTATUS answers 200 ms late */
+    srv->delay_ms = 200;
+    struct cb_log l = {0};
+    struct libusb_transfer *slow = getstatus_transfer(a, &l, 2000);
+    struct libusb_transfer *fast = libusb_alloc_transfer(0);
+    uint8_t buf[8 + 18];
+    libusb_fill_control_setup(buf, 0x80, 6, 0x100, 0, 18);
+    libusb_fill_control_transfer(fast, b, buf, log_cb, &l, 2000);
+    CHECK_EQ(libusb_submit_transfer(slow), 0);
+    CHECK_EQ(libusb_submit_transfer(fast), 0);
+    const struct libusb_pollfd **fds = libusb_get_pollfds(ctx);
+    int nfds = 0;
+    while (fds && fds[nfds])
+        nfds++;
+    CHECK_EQ(nfds, 2);
+    libusb_free_pollfds(fds);
+    run_until(ctx, &l, 2);
+    CHECK_EQ(l.n, 2);
+    CHECK(l.order[0] == fast && l.order[1] == slow, "the undelayed reply first");
+    CHECK(l.status[0] == 0 && l.actual[0] == 18 && buf[9] == 1, "device descriptor: %d %d",
+          l.status[0], l.actual[0]);
+    CHECK(l.status[1] == 0 && l.actual[1] == 6, "status: %d %d", l.status[1], l.actual[1]);
+    libusb_free_transfer(slow);
+    libusb_free_transfer(fast);
+    libusb_close(a);
+    libusb_close(b);
+    libusb_exit(ctx);
+}
+
+TEST(async_cancel_timeout_and_unsupported)
+{
+    libusb_context *ctx = ctx_on(0);
+    libusb_device_handle *h = open_one(ctx);
+    if (!h) {
+        libusb_exit(ctx);
+        return;
+    }
+    srv->delay_request = 3;
+    srv->delay_ms = 800;
+    struct cb_log l = {0};
+    struct libusb_transfer *t = getstatus_transfer(h, &l, 0);
+    CHECK_EQ(libusb_cancel_transfer(t), LIBUSB_ERROR_NOT_FOUND); /* not submitted */
+    CHECK_EQ(libusb_submit_transfer(t), 0);
+    CHECK_EQ(libusb_cancel_transfer(t), 0);
+    long long t0 = ms_now();
+    run_until(ctx, &l, 1);
+    CHECK(l.n == 1 && l.status[0] == LIBUSB_TRANSFER_CANCELLED, "cancelled: n %d status %d", l.n,
+          l.status[0]);
+    CHECK(ms_now() - t0 < 500, "the unlink answered at once: %lld ms", ms_now() - t0);
+    CHECK_EQ(srv->unlinks, 1);
+    /* a timeout is an unlink too, reported TIMED_OUT */
+    t->timeout = 100;
+    CHECK_EQ(libusb_submit_transfer(t), 0);
+    run_until(ctx, &l, 2);
+    CHECK(l.n == 2 && l.status[1] == LIBUSB_TRANSFER_TIMED_OUT, "timed out: %d", l.status[1]);
+    CHECK_EQ(srv->unlinks, 2);
+    /* FREE_TRANSFER: the library frees it after the callback (ASan checks) */
+    srv->delay_request = -1;
+    t->flags |= LIBUSB_TRANSFER_FREE_TRANSFER;
+    t->timeout = 1000;
+    CHECK_EQ(libusb_submit_transfer(t), 0);
+    run_until(ctx, &l, 3);
+    CHECK(l.n == 3 && l.status[2] == LIBUSB_TRANSFER_COMPLETED, "completed: %d", l.status[2]);
+    /* isochronous: not over this transport */
+    struct libusb_transfer *iso = libusb_alloc_transfer(2);
+    static uint8_t ibuf[128];
+    libusb_fill_iso_transfer(iso, h, 0x81, ibuf, sizeof ibuf, 2, log_cb, &l, 100);
+    CHECK_EQ(libusb_submit_transfer(iso), LIBUSB_ERROR_NOT_SUPPORTED);
+    libusb_free_transfer(iso);
+    CHECK_EQ(libusb_get_max_iso_packet_size(libusb_get_device(h), 0x81), LIBUSB_ERROR_NOT_FOUND);
+    /* a transfer still flying when its handle closes ends CANCELLED */
+    srv->delay_request = 3;
+    struct libusb_transfer *left = getstatus_transfer(h, &l, 0);
+    CHECK_EQ(libusb_submit_transfer(left), 0);
+    libusb_close(h);
+    CHECK(l.n == 4 && l.status[3] == LIBUSB_TRANSFER_CANCELLED, "closed: n %d", l.n);
+    libusb_free_transfer(left);
+    libusb_exit(ctx);
+}
+
+static int fds_added, fds_removed, last_fd = -1;
+static void LIBUSB_CALL fd_added(int fd, short events, void *u)
+{
+    (void)u;
+    fds_added += events == POLLIN;
+    last_fd = fd;
+}
+static void LIBUSB_CALL fd_removed(int fd, void *u)
+{
+    (void)u;
+    fds_removed += fd == last_fd;
+}
+
+TEST(pollfd_notifiers_follow_open_and_close)
+{
+    libusb_context *ctx = ctx_on(0);
+    libusb_set_pollfd_notifiers(ctx, fd_added, fd_removed, NULL);
+    fds_added = fds_removed = 0;
+    libusb_device_handle *h = open_one(ctx);
+    CHECK_EQ(fds_added, 1);
+    const struct libusb_pollfd **fds = libusb_get_pollfds(ctx);
+    CHECK(fds && fds[0] && fds[0]->fd == last_fd && !fds[1], "one pollfd, the handle's");
+    libusb_free_pollfds(fds);
+    CHECK_EQ(libusb_pollfds_handle_timeouts(ctx), 0); /* ask libusb_get_next_timeout */
+    libusb_close(h);
+    CHECK_EQ(fds_removed, 1);
+    libusb_exit(ctx);
+}
+
+TEST(sync_bulk_on_a_missing_endpoint_stalls)
+{
+    libusb_context *ctx = ctx_on(0);
+    libusb_device_handle *h = open_one(ctx);
+    if (h) {
+        uint8_t b[64];
+        int got = -1;
+        CHECK_EQ(libusb_bulk_transfer(h, 0x81, b, sizeof b, &got, 500), LIBUSB_ERROR_PIPE);
+        CHECK_EQ(got, 0);
+        CHECK_EQ(libusb_interrupt_transfer(h, 0x00, b, 1, &got, 500), LIBUSB_ERROR_INVALID_PARAM);
+    }
+    libusb_close(h);
     libusb_exit(ctx);
 }
 
@@ -619,9 +911,11 @@ TEST(debug_env_prints_urbs)
     setenv("LIBUSB_USBIP_DEBUG", "1", 1);
     libusb_context *ctx = ctx_on(0);
     unsetenv("LIBUSB_USBIP_DEBUG");
-    libusb_device **list;
-    libusb_get_device_list(ctx, &list);
-    libusb_free_device_list(list, 1);
+    libusb_device_handle *h = open_one(ctx);
+    uint8_t st[6];
+    if (h)
+        libusb_control_transfer(h, 0xA1, 3, 0, 0, st, 6, 1000);
+    libusb_close(h);
     libusb_exit(ctx);
     fflush(stderr);
     dup2(saved, 2);

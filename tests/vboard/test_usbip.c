@@ -137,11 +137,12 @@ static void op(int fd, uint16_t code, const char *busid)
     CHECK_EQ(send(fd, req, len, 0), (long)len);
 }
 
-/* OP_REQ_IMPORT; returns the connection or -1 when refused. */
-static int import(const char *busid)
+/* OP_REQ_IMPORT (or vboard's OP_REQ_HOSTOPEN, same reply); returns the
+ * connection or -1 when refused. */
+static int import_op(uint16_t code, const char *busid)
 {
     int fd = client();
-    op(fd, 0x8003, busid);
+    op(fd, code, busid);
     uint8_t hdr[8], blk[0x138];
     if (recv_n(fd, hdr, 8) != 8 || get16(hdr + 2) != 0x0003 || get32(hdr + 4) != 0) {
         close(fd);
@@ -151,6 +152,9 @@ static int import(const char *busid)
     CHECK_EQ(get32(blk + 0x124), 1); /* devnum */
     return fd;
 }
+
+static int import(const char *busid) { return import_op(0x8003, busid); }
+static int host_open(const char *busid) { return import_op(0x80A0, busid); }
 
 static void submit(int fd, uint32_t seq, int in, const uint8_t setup[8], const uint8_t *out,
                    uint32_t len)
@@ -386,6 +390,132 @@ TEST(other_endpoints_and_bad_commands)
     put32(hdr, 77);
     CHECK_EQ(send(fd, hdr, 48, 0), 48);
     CHECK(closed_by_server(fd), "closed on an unknown command");
+    close(fd);
+}
+
+/* ---- vboard extensions: a program on the machine the device is plugged
+ * into (usbfs-like), see usbip_server.c ---------------------------------- */
+
+TEST(host_descriptors_without_bus_traffic)
+{
+    /* Linux sysfs `descriptors`: the device descriptor followed by the
+     * configuration descriptors, as read at enumeration; reading it sends
+     * nothing to the device. */
+    boot();
+    run_ns(500 * MS);
+    int setups = fw.setups;
+    int fd = client();
+    op(fd, 0x80A1, "1-1");
+    uint8_t hdr[8], blk[0x138], len[4], d[1024];
+    CHECK_EQ(recv_n(fd, hdr, 8), 8);
+    CHECK(get16(hdr + 2) == 0x00A1 && get32(hdr + 4) == 0, "reply %04x status %u",
+          get16(hdr + 2), get32(hdr + 4));
+    CHECK_EQ(recv_n(fd, blk, sizeof blk), sizeof blk);
+    CHECK_EQ(get16(blk + 0x12C), 0x0483);
+    CHECK_EQ(recv_n(fd, len, 4), 4);
+    uint32_t n = get32(len);
+    /* 18-byte device descriptor (USB 2.0 Table 9-8) + wTotalLength of the
+     * configuration (Table 9-10, bytes 2..3). */
+    uint32_t total = fw.cfg_desc[2] | fw.cfg_desc[3] << 8;
+    CHECK_EQ(n, 18 + total);
+    CHECK_EQ(recv_n(fd, d, n), n);
+    CHECK(!memcmp(d, fw.dev_desc, 18), "device descriptor");
+    CHECK(!memcmp(d + 18, fw.cfg_desc, total), "configuration descriptor");
+    CHECK(closed_by_server(fd), "server closes after the reply");
+    close(fd);
+    CHECK_EQ(fw.setups, setups);
+    /* an unknown busid is refused with the header alone */
+    fd = client();
+    op(fd, 0x80A1, "2-1");
+    CHECK_EQ(recv_n(fd, hdr, 8), 8);
+    CHECK_EQ(get32(hdr + 4), 1);
+    CHECK(closed_by_server(fd), "closed after a refusal");
+    close(fd);
+}
+
+TEST(host_opens_share_the_device_and_close_without_reset)
+{
+    /* Opening and closing /dev/bus/usb/BBB/DDD on a native Linux host
+     * causes no bus traffic; several programs may have it open at once. */
+    boot();
+    run_ns(500 * MS);
+    int resets = fw.resets;
+    int a = host_open("1-1"), b = host_open("1-1");
+    CHECK(a >= 0 && b >= 0, "two host opens: %d %d", a, b);
+    CHECK_EQ(import("1-1"), -1); /* usbip-host would need the device alone */
+    struct reply r;
+    submit(a, 1, 1, get_dev, NULL, 18);
+    submit(b, 1, 1, get_dev, NULL, 18); /* the same seqnum on another handle */
+    CHECK(reply(a, &r, true) && r.seq == 1 && r.status == 0 && r.len == 18, "a: %d", r.status);
+    CHECK(reply(b, &r, true) && r.seq == 1 && r.status == 0 && r.len == 18, "b: %d", r.status);
+    /* a closes with a URB pending (NAKed forever): it is taken back */
+    const uint8_t nak[8] = {0xC0, 0x43, 0, 0, 0, 0, 8, 0};
+    submit(a, 2, 1, nak, NULL, 8);
+    settle();
+    run_ns(3 * MS);
+    close(a);
+    settle();
+    submit(b, 2, 1, get_dev, NULL, 18);
+    CHECK(reply(b, &r, true) && r.seq == 2 && r.status == 0 && r.len == 18,
+          "b after a's close: cmd %u seq %u status %d", r.cmd, r.seq, r.status);
+    close(b);
+    settle();
+    run_ns(400 * MS);
+    CHECK_EQ(fw.resets, resets);
+    /* no host open left: a real import is possible, and refuses host opens */
+    int fd = import("1-1");
+    CHECK(fd >= 0, "import after the host opens closed");
+    CHECK_EQ(host_open("1-1"), -1);
+    close(fd);
+}
+
+static uint32_t host_reset(const char *busid)
+{
+    int fd = client();
+    op(fd, 0x80A2, busid);
+    uint8_t hdr[8];
+    uint32_t st = 99;
+    if (recv_n(fd, hdr, 8) == 8 && get16(hdr + 2) == 0x00A2)
+        st = get32(hdr + 4);
+    close(fd);
+    return st;
+}
+
+TEST(host_reset_reenumerates_at_the_same_address)
+{
+    /* Linux usb_reset_device (USBDEVFS_RESET): a port reset, then the
+     * device is set up again at the address it had; open files stay valid
+     * when its descriptors did not change. */
+    boot();
+    run_ns(500 * MS);
+    int fd = host_open("1-1");
+    int resets = fw.resets;
+    CHECK_EQ(host_reset("1-1"), 0);
+    CHECK(fw.resets > resets, "bus reset: %d -> %d", resets, fw.resets);
+    CHECK(!strcmp(fake_last_event, "usb enumerated addr=1 0483:df11 \"USBIP1\""), "event: %s",
+          fake_last_event);
+    struct reply r;
+    submit(fd, 3, 1, get_dev, NULL, 18);
+    CHECK(reply(fd, &r, true) && r.seq == 3 && r.status == 0 && r.len == 18,
+          "the open handle works after the reset: %d", r.status);
+    close(fd);
+    /* refused while imported, or for another busid */
+    fd = import("1-1");
+    CHECK_EQ(host_reset("1-1"), 1);
+    close(fd);
+    CHECK_EQ(host_reset("2-1"), 1);
+}
+
+TEST(host_reset_of_a_changed_device_closes_host_opens)
+{
+    /* usb_reset_and_verify_device: a device whose descriptors changed is
+     * re-enumerated as a new device; the old handles get ENODEV. */
+    boot();
+    run_ns(500 * MS);
+    int fd = host_open("1-1");
+    fw.dev_desc[12] ^= 1; /* bcdDevice, as after a firmware update */
+    CHECK_EQ(host_reset("1-1"), 2);
+    CHECK(closed_by_server(fd), "the host open is closed");
     close(fd);
 }
 
