@@ -1,7 +1,7 @@
 # app/app.mk - the application side: blinky, dfuboot-stamp, their tests.
 #
 # Outputs (one directory per board and APP_BASE, named like fw/'s variants):
-#   build/app/<board>/blinky.{elf,bin,stamped.bin}        linked at 0x08002000
+#   build/app/<board>/blinky.{elf,bin,stamped.bin,dfu}    linked at 0x08002000
 #   build/app/<board>-app08001000/..., <board>-app08008000/...
 #                         for the bootloader's other APP_BASE builds (and
 #                         <board>-appNNNNNNNN for any other APP_BASE given)
@@ -53,11 +53,19 @@ $(1)/blinky.bin: $(1)/blinky.elf
 $(1)/blinky.stamped.bin: $(1)/blinky.bin $(STAMP)
 	$(STAMP) --base $(3) -o $$@ $$<
 
-ALL_TARGETS += $(1)/blinky.stamped.bin
+ALL_TARGETS += $(1)/blinky.stamped.bin $(1)/blinky.dfu
 endef
+
+# Every stamped application also as a DfuSe file for the bootloader's IDs:
+# dfu-util -a 0 -D X.dfu needs no address and warns about no suffix.
+$(BUILD)/app/%.dfu: $(BUILD)/app/%.stamped.bin $(STAMP) app/app.mk
+	$(STAMP) --base $(call app_dir_base,$*) --vid $(VID) --pid $(PID) --dfu $@ $<
 
 .PHONY: FORCE_APP
 FORCE_APP:
+
+# The APP_BASE of build/app/DIR/NAME (from DIR's -appNNNNNNNN, else 0x08002000).
+app_dir_base = $(or $(patsubst app%,0x%,$(filter app%,$(subst -, ,$(firstword $(subst /, ,$(1)))))),0x08002000)
 
 # build/app/<board> for the default base, build/app/<board>-appNNNNNNNN else.
 app_dir = $(BUILD)/app/$(1)$(if $(filter-out 0x08002000,$(2)),-app$(patsubst 0x%,%,$(2)))
@@ -69,8 +77,8 @@ $(foreach b,$(APP_BOARDS),\
     -DBLINKY_REBOOT_AFTER=$(APP_BLINKY_REBOOT_AFTER))))
 
 # ---- dfuboot-stamp (host) ---------------------------------------------------
-STAMP_SRCS := tools/stamp/stamp.c tools/stamp/crc32_stm32.c
-STAMP_HDRS := tools/stamp/stamp.h tools/stamp/crc32_stm32.h common/dfuboot_abi.h
+STAMP_SRCS := tools/stamp/stamp.c tools/stamp/crc32_stm32.c tools/stamp/dfuse_file.c
+STAMP_HDRS := tools/stamp/stamp.h tools/stamp/crc32_stm32.h tools/stamp/dfuse_file.h common/dfuboot_abi.h
 
 $(STAMP): tools/stamp/dfuboot-stamp.c $(STAMP_SRCS) $(STAMP_HDRS)
 	@mkdir -p $(@D)
@@ -95,13 +103,20 @@ $(HOSTDIR)/test_stamp: tests/stamp/test_stamp.c $(STAMP_SRCS) tests/testing.c \
 	@mkdir -p $(@D)
 	$(HOST_CC) $(APP_TEST_CFLAGS) tests/stamp/test_stamp.c $(STAMP_SRCS) tests/testing.c -o $@
 
+# test_dfuse_file: the DfuSe file writer and reader against UM0391's layout.
+$(HOSTDIR)/test_dfuse_file: tests/stamp/test_dfuse_file.c tools/stamp/dfuse_file.c \
+		tools/stamp/dfuse_file.h tests/testing.c tests/testing.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(APP_TEST_CFLAGS) tests/stamp/test_dfuse_file.c tools/stamp/dfuse_file.c \
+	  tests/testing.c -o $@
+
 APP_TEST_BOARD := $(firstword $(APP_BOARDS))
 APP_TEST_IMAGES := $(foreach a,$(APP_BASES),$(call app_dir,$(APP_TEST_BOARD),$(a))) \
 	$(call app_dir,$(APP_TEST_BOARD),$(APP_BASE))-reboot
 
-TEST_DEPS += $(HOSTDIR)/test_crc32_stm32 $(HOSTDIR)/test_stamp $(STAMP) \
+TEST_DEPS += $(HOSTDIR)/test_crc32_stm32 $(HOSTDIR)/test_stamp $(HOSTDIR)/test_dfuse_file $(STAMP) \
 	$(foreach d,$(APP_TEST_IMAGES),$(d)/blinky.stamped.bin)
-TEST_SUITES += "$(HOSTDIR)/test_crc32_stm32" \
+TEST_SUITES += "$(HOSTDIR)/test_crc32_stm32" "$(HOSTDIR)/test_dfuse_file" \
 	"$(HOSTDIR)/test_stamp $(STAMP) $(APP_TEST_IMAGES)"
 
 # e2e_app: blinky behind the real bootloader on the virtual board. Each spec
