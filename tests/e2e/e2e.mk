@@ -6,7 +6,7 @@
 # descriptor reads the stock tools cannot (see its header).
 
 E2E_PROBE := $(HOSTDIR)/e2e/dfuse_probe
-E2E_SUITES := listing download upload mass_erase protect entry app_base parts multi lsusb
+E2E_SUITES := listing download upload mass_erase protect entry app_base parts multi lsusb dfu_file
 
 $(E2E_PROBE): tests/e2e/dfuse_probe.c tests/e2e/e2e.mk
 	@mkdir -p $(@D)
@@ -19,7 +19,8 @@ E2E_IMAGES := build/fw/bluepill/dfuboot.bin build/fw/bluepill-app08008000/dfuboo
 	build/fw/generic_f103rc/dfuboot.bin \
 	build/app/bluepill/blinky.stamped.bin build/app/bluepill-reboot/blinky.stamped.bin \
 	build/app/bluepill-app08008000/blinky.stamped.bin \
-	build/app/generic_f103rc/blinky.stamped.bin build/fw/bluepill-webusb0/dfuboot.bin
+	build/app/generic_f103rc/blinky.stamped.bin build/fw/bluepill-webusb0/dfuboot.bin \
+	build/app/bluepill/blinky.dfu
 E2E_DEPS := $(E2E_PROBE) $(HOSTDIR)/vboard $(HOSTDIR)/libusb-1.0.so.0 $(STAMP) \
 	$(filter $(ALL_TARGETS),$(E2E_IMAGES))
 
