@@ -348,6 +348,14 @@ TEST(kit_header_matches_abi)
     CHECK_EQ(DFUBOOT_APP_BKP_MAGIC, DFUBOOT_BKP_MAGIC);
     /* BKP at 0x40006C00 (notes/stm32f103.md), DR1 at +4 per the ABI. */
     CHECK_EQ(DFUBOOT_APP_BKP_DR1, 0x40006C00u + 4u * DFUBOOT_BKP_DR_INDEX);
+    /* dfuboot_detach_and_reboot(): RM0008 7.3 "RCC register map" (RCC at
+     * 0x40021000: APB1RSTR offset 0x10, APB2ENR 0x18, APB1ENR 0x1C) and 9.5
+     * "GPIO register map" (GPIOA at 0x40010800: CRH 0x04, BRR 0x14). */
+    CHECK_EQ(DFUBOOT_APP_RCC_APB1RSTR, 0x40021000u + 0x10u);
+    CHECK_EQ(DFUBOOT_APP_RCC_APB2ENR, 0x40021000u + 0x18u);
+    CHECK_EQ(DFUBOOT_APP_RCC_APB1ENR, 0x40021000u + 0x1Cu);
+    CHECK_EQ(DFUBOOT_APP_GPIOA_CRH, 0x40010800u + 0x04u);
+    CHECK_EQ(DFUBOOT_APP_GPIOA_BRR, 0x40010800u + 0x14u);
 }
 
 /* ---- the command-line tool --------------------------------------------- */
