@@ -1,11 +1,16 @@
-# app/app.mk - the application side: blinky, dfuboot-stamp, their tests.
+# app/app.mk - the application side: blinky, dfu-runtime, dfuboot-stamp,
+# their tests.
 #
 # Outputs (one directory per board and APP_BASE, named like fw/'s variants):
-#   build/app/<board>/blinky.{elf,bin,stamped.bin}        linked at 0x08002000
+#   build/app/<board>/blinky.{elf,bin,stamped.bin,dfu}    linked at 0x08002000
 #   build/app/<board>-app08001000/..., <board>-app08008000/...
 #                         for the bootloader's other APP_BASE builds (and
 #                         <board>-appNNNNNNNN for any other APP_BASE given)
-#   build/app/<board>[-appNNNNNNNN]-reboot/...   the same at APP_BASE, but
+#   build/app/<board>[-appNNNNNNNN]/dfu-runtime.{elf,bin,stamped.bin,dfu}
+#                         the demo with a DFU runtime interface (dfu-util -e)
+#   build/app/<board>/dfu-runtime-v2.*   the same, version 2 (LED twice as
+#                         fast, bcdDevice 0x0200): what the tests update to
+#   build/app/<board>[-appNNNNNNNN]-reboot/...   blinky at APP_BASE, but
 #                         it reboots into the bootloader (BKP_DR1 magic)
 #                         after 4 LED toggles, i.e. 1 s after start
 #   build/host/dfuboot-stamp
@@ -17,7 +22,7 @@ APP_CFLAGS := -std=c11 -Wall -Wextra -Werror -Os -g -mcpu=cortex-m3 -mthumb \
 	-ffreestanding -fno-tree-loop-distribute-patterns -ffunction-sections \
 	-fdata-sections -Ikit
 APP_LDFLAGS := -nostdlib -Wl,--gc-sections -Wl,--no-warn-rwx-segments
-APP_SRCS := app/blinky/startup.c app/blinky/blinky.c
+APP_SRCS := app/common/startup.c app/blinky/blinky.c
 APP_BLINKY_REBOOT_AFTER := 4
 STAMP := $(HOSTDIR)/dfuboot-stamp
 
@@ -41,10 +46,10 @@ $(1)/memory.ld: FORCE_APP
 	  '}' > $$@.tmp
 	@cmp -s $$@.tmp $$@ || mv $$@.tmp $$@; rm -f $$@.tmp
 
-$(1)/blinky.elf: $(APP_SRCS) app/blinky/blinky.ld kit/dfuboot_app.h $(call app_board_hdr,$(2)) \
+$(1)/blinky.elf: $(APP_SRCS) app/common/app.ld kit/dfuboot_app.h $(call app_board_hdr,$(2)) \
 		$(1)/memory.ld app/app.mk
 	$(APP_CC) $(APP_CFLAGS) -include $(call app_board_hdr,$(2)) $(4) \
-	  $(APP_LDFLAGS) -T app/blinky/blinky.ld -L $(1) -Wl,-Map=$(1)/blinky.map \
+	  $(APP_LDFLAGS) -T app/common/app.ld -L $(1) -Wl,-Map=$(1)/blinky.map \
 	  $(APP_SRCS) -o $$@
 
 $(1)/blinky.bin: $(1)/blinky.elf
@@ -53,24 +58,65 @@ $(1)/blinky.bin: $(1)/blinky.elf
 $(1)/blinky.stamped.bin: $(1)/blinky.bin $(STAMP)
 	$(STAMP) --base $(3) -o $$@ $$<
 
-ALL_TARGETS += $(1)/blinky.stamped.bin
+ALL_TARGETS += $(1)/blinky.stamped.bin $(1)/blinky.dfu
+endef
+
+# Every stamped application also as a DfuSe file for the bootloader's IDs:
+# dfu-util -a 0 -D X.dfu needs no address and warns about no suffix.
+$(BUILD)/app/%.dfu: $(BUILD)/app/%.stamped.bin $(STAMP) app/app.mk
+	$(STAMP) --base $(call app_dir_base,$*) --vid $(VID) --pid $(PID) --dfu $@ $<
+
+# dfu-runtime: the demo with its own USB device and a DFU runtime interface.
+# It compiles the bootloader's USB control pipeline and STM32F1 port files as
+# they are (no copies); app/dfu-runtime/ supplies the descriptors and the
+# DFU class hooks usb_ctrl.c calls. APP_VID/APP_PID: its USB IDs (the
+# default 1209:0001 is a pid.codes test ID: give a product its own).
+APP_VID ?= 0x1209
+APP_PID ?= 0x0001
+APP_RUNTIME_FW := fw/core/usb_ctrl.c fw/port/stm32f1/usb.c fw/port/stm32f1/clock.c \
+	fw/port/stm32f1/gpio.c fw/port/stm32f1/system.c
+APP_RUNTIME_SRCS := app/common/startup.c $(wildcard app/dfu-runtime/*.c) $(APP_RUNTIME_FW)
+APP_RUNTIME_HDRS := $(wildcard app/dfu-runtime/*.h fw/core/*.h fw/port/stm32f1/*.h common/*.h) \
+	kit/dfuboot_app.h
+APP_RUNTIME_CFLAGS := -Icommon -Ifw/core -Ifw/port/stm32f1 -DAPP_VID=$(APP_VID) -DAPP_PID=$(APP_PID)
+
+# $(call app_runtime,DIR,BOARD,BASE,NAME,VERSION)
+define app_runtime
+$(1)/$(4).elf: $(APP_RUNTIME_SRCS) $(APP_RUNTIME_HDRS) app/common/app.ld \
+		$(call app_board_hdr,$(2)) $(1)/memory.ld app/app.mk
+	$(APP_CC) $(APP_CFLAGS) $(APP_RUNTIME_CFLAGS) -DRUNTIME_VERSION=$(5) \
+	  -include $(call app_board_hdr,$(2)) $(APP_LDFLAGS) -T app/common/app.ld -L $(1) \
+	  -Wl,-Map=$(1)/$(4).map $(APP_RUNTIME_SRCS) -o $$@
+
+$(1)/$(4).bin: $(1)/$(4).elf
+	$(APP_OBJCOPY) -O binary $$< $$@
+
+$(1)/$(4).stamped.bin: $(1)/$(4).bin $(STAMP)
+	$(STAMP) --base $(3) -o $$@ $$<
+
+ALL_TARGETS += $(1)/$(4).stamped.bin $(1)/$(4).dfu
 endef
 
 .PHONY: FORCE_APP
 FORCE_APP:
+
+# The APP_BASE of build/app/DIR/NAME (from DIR's -appNNNNNNNN, else 0x08002000).
+app_dir_base = $(or $(patsubst app%,0x%,$(filter app%,$(subst -, ,$(firstword $(subst /, ,$(1)))))),0x08002000)
 
 # build/app/<board> for the default base, build/app/<board>-appNNNNNNNN else.
 app_dir = $(BUILD)/app/$(1)$(if $(filter-out 0x08002000,$(2)),-app$(patsubst 0x%,%,$(2)))
 APP_BASES := $(sort 0x08002000 0x08001000 0x08008000 $(APP_BASE))
 
 $(foreach b,$(APP_BOARDS),\
-  $(foreach a,$(APP_BASES),$(eval $(call app_variant,$(call app_dir,$(b),$(a)),$(b),$(a),)))\
+  $(foreach a,$(APP_BASES),$(eval $(call app_variant,$(call app_dir,$(b),$(a)),$(b),$(a),))\
+    $(eval $(call app_runtime,$(call app_dir,$(b),$(a)),$(b),$(a),dfu-runtime,1)))\
+  $(eval $(call app_runtime,$(call app_dir,$(b),0x08002000),$(b),0x08002000,dfu-runtime-v2,2))\
   $(eval $(call app_variant,$(call app_dir,$(b),$(APP_BASE))-reboot,$(b),$(APP_BASE),\
     -DBLINKY_REBOOT_AFTER=$(APP_BLINKY_REBOOT_AFTER))))
 
 # ---- dfuboot-stamp (host) ---------------------------------------------------
-STAMP_SRCS := tools/stamp/stamp.c tools/stamp/crc32_stm32.c
-STAMP_HDRS := tools/stamp/stamp.h tools/stamp/crc32_stm32.h common/dfuboot_abi.h
+STAMP_SRCS := tools/stamp/stamp.c tools/stamp/crc32_stm32.c tools/stamp/dfuse_file.c
+STAMP_HDRS := tools/stamp/stamp.h tools/stamp/crc32_stm32.h tools/stamp/dfuse_file.h common/dfuboot_abi.h
 
 $(STAMP): tools/stamp/dfuboot-stamp.c $(STAMP_SRCS) $(STAMP_HDRS)
 	@mkdir -p $(@D)
@@ -95,13 +141,20 @@ $(HOSTDIR)/test_stamp: tests/stamp/test_stamp.c $(STAMP_SRCS) tests/testing.c \
 	@mkdir -p $(@D)
 	$(HOST_CC) $(APP_TEST_CFLAGS) tests/stamp/test_stamp.c $(STAMP_SRCS) tests/testing.c -o $@
 
+# test_dfuse_file: the DfuSe file writer and reader against UM0391's layout.
+$(HOSTDIR)/test_dfuse_file: tests/stamp/test_dfuse_file.c tools/stamp/dfuse_file.c \
+		tools/stamp/dfuse_file.h tests/testing.c tests/testing.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(APP_TEST_CFLAGS) tests/stamp/test_dfuse_file.c tools/stamp/dfuse_file.c \
+	  tests/testing.c -o $@
+
 APP_TEST_BOARD := $(firstword $(APP_BOARDS))
 APP_TEST_IMAGES := $(foreach a,$(APP_BASES),$(call app_dir,$(APP_TEST_BOARD),$(a))) \
 	$(call app_dir,$(APP_TEST_BOARD),$(APP_BASE))-reboot
 
-TEST_DEPS += $(HOSTDIR)/test_crc32_stm32 $(HOSTDIR)/test_stamp $(STAMP) \
+TEST_DEPS += $(HOSTDIR)/test_crc32_stm32 $(HOSTDIR)/test_stamp $(HOSTDIR)/test_dfuse_file $(STAMP) \
 	$(foreach d,$(APP_TEST_IMAGES),$(d)/blinky.stamped.bin)
-TEST_SUITES += "$(HOSTDIR)/test_crc32_stm32" \
+TEST_SUITES += "$(HOSTDIR)/test_crc32_stm32" "$(HOSTDIR)/test_dfuse_file" \
 	"$(HOSTDIR)/test_stamp $(STAMP) $(APP_TEST_IMAGES)"
 
 # e2e_app: blinky behind the real bootloader on the virtual board. Each spec

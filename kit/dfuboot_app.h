@@ -6,6 +6,7 @@
  *   #include "dfuboot_app.h"
  *   ...
  *   dfuboot_reboot_to_bootloader();   // does not return
+ *   dfuboot_detach_and_reboot(72000000u); // after a USB DFU_DETACH (below)
  *
  * How it works (common/dfuboot_abi.h in the dfuboot repository): the
  * application writes 0x4446 ("DF") into backup register BKP_DR1 and asks for
@@ -55,6 +56,52 @@ static inline void dfuboot_reboot_to_bootloader(void)
     __asm volatile("dsb" ::: "memory");
     for (;;) {
     }
+}
+
+/*
+ * For an application with a USB device of its own and a DFU runtime
+ * interface (bitWillDetach set): after DFU_DETACH has been acknowledged,
+ * leave the bus so the host sees a disconnect, then reboot into the
+ * bootloader, which enumerates as the DFU-mode device. Call it from the main
+ * loop a few milliseconds after the request (the status stage must have gone
+ * out), never from inside the USB stack's callback. cpu_hz is the core clock
+ * now, for the wait.
+ *
+ *  - The USB macrocell is held in reset and its clock stopped: while it is
+ *    enabled it owns PA11/PA12 (RM0008 9.1.11 and 23.4.2).
+ *  - PA12 (D+) is then driven low as a GPIO output: the host sees SE0, a
+ *    disconnect, even with the fixed 1.5k pull-up of a blue pill. On a board
+ *    with a pull-up switch (Maple Mini PB9, Olimex H103 PC11), switch it off
+ *    first too: that is the board's own way to disconnect.
+ *  - 20 ms of that (a hub sees a disconnect after 2.5 us, USB 2.0 7.1.7.3;
+ *    the wait is at least 20 ms, longer with a slow loop), then the reboot.
+ */
+#define DFUBOOT_APP_RCC_APB1RSTR 0x40021010u /* 7.3.5, USBRST = bit 23 */
+#define DFUBOOT_APP_RCC_APB2ENR 0x40021018u  /* 7.3.7, IOPAEN = bit 2 */
+#define DFUBOOT_APP_GPIOA_CRH 0x40010804u    /* 9.2.2 */
+#define DFUBOOT_APP_GPIOA_BRR 0x40010814u    /* 9.2.6 */
+
+static inline void dfuboot_detach_and_reboot(uint32_t cpu_hz) __attribute__((noreturn));
+
+static inline void dfuboot_detach_and_reboot(uint32_t cpu_hz)
+{
+    volatile uint32_t *const apb1rstr = (volatile uint32_t *)DFUBOOT_APP_RCC_APB1RSTR;
+    volatile uint32_t *const apb1enr = (volatile uint32_t *)DFUBOOT_APP_RCC_APB1ENR;
+    volatile uint32_t *const apb2enr = (volatile uint32_t *)DFUBOOT_APP_RCC_APB2ENR;
+    volatile uint32_t *const gpioa_crh = (volatile uint32_t *)DFUBOOT_APP_GPIOA_CRH;
+    volatile uint32_t *const gpioa_brr = (volatile uint32_t *)DFUBOOT_APP_GPIOA_BRR;
+
+    __asm volatile("cpsid i" ::: "memory");
+    *apb1rstr |= 1u << 23;   /* USBRST: the macrocell in reset ... */
+    *apb1enr &= ~(1u << 23); /* ... and unclocked (USBEN) */
+    *apb2enr |= 1u << 2;     /* IOPAEN */
+    (void)*apb2enr;
+    *gpioa_brr = 1u << 12;   /* output latch low first, then the mode: */
+    *gpioa_crh = (*gpioa_crh & ~(0xFu << 16)) | (0x2u << 16); /* PA12 push-pull, 2 MHz */
+    /* At least 4 cycles per turn (load, subtract, store, branch). */
+    for (volatile uint32_t n = cpu_hz / 1000u * 20u / 4u; n; n--) {
+    }
+    dfuboot_reboot_to_bootloader();
 }
 
 #endif

@@ -7,7 +7,7 @@
 
 E2E_PROBE := $(HOSTDIR)/e2e/dfuse_probe
 E2E_SUITES := listing download upload mass_erase protect entry app_base parts multi lsusb \
-	noisy noreset pyusb
+	noisy noreset pyusb dfu_file runtime
 
 $(E2E_PROBE): tests/e2e/dfuse_probe.c tests/e2e/e2e.mk
 	@mkdir -p $(@D)
@@ -20,7 +20,10 @@ E2E_IMAGES := build/fw/bluepill/dfuboot.bin build/fw/bluepill-app08008000/dfuboo
 	build/fw/generic_f103rc/dfuboot.bin \
 	build/app/bluepill/blinky.stamped.bin build/app/bluepill-reboot/blinky.stamped.bin \
 	build/app/bluepill-app08008000/blinky.stamped.bin \
-	build/app/generic_f103rc/blinky.stamped.bin build/fw/bluepill-webusb0/dfuboot.bin
+	build/app/generic_f103rc/blinky.stamped.bin build/fw/bluepill-webusb0/dfuboot.bin \
+	build/app/bluepill/blinky.dfu build/app/bluepill/dfu-runtime.dfu \
+	build/app/bluepill/dfu-runtime-v2.dfu build/app/maple_mini/dfu-runtime.dfu \
+	build/app/maple_mini/dfu-runtime-v2.dfu build/fw/maple_mini/dfuboot.bin
 E2E_DEPS := $(E2E_PROBE) $(HOSTDIR)/vboard $(HOSTDIR)/libusb-1.0.so.0 $(STAMP) \
 	$(filter $(ALL_TARGETS),$(E2E_IMAGES))
 

@@ -348,6 +348,14 @@ TEST(kit_header_matches_abi)
     CHECK_EQ(DFUBOOT_APP_BKP_MAGIC, DFUBOOT_BKP_MAGIC);
     /* BKP at 0x40006C00 (notes/stm32f103.md), DR1 at +4 per the ABI. */
     CHECK_EQ(DFUBOOT_APP_BKP_DR1, 0x40006C00u + 4u * DFUBOOT_BKP_DR_INDEX);
+    /* dfuboot_detach_and_reboot(): RM0008 7.3 "RCC register map" (RCC at
+     * 0x40021000: APB1RSTR offset 0x10, APB2ENR 0x18, APB1ENR 0x1C) and 9.5
+     * "GPIO register map" (GPIOA at 0x40010800: CRH 0x04, BRR 0x14). */
+    CHECK_EQ(DFUBOOT_APP_RCC_APB1RSTR, 0x40021000u + 0x10u);
+    CHECK_EQ(DFUBOOT_APP_RCC_APB2ENR, 0x40021000u + 0x18u);
+    CHECK_EQ(DFUBOOT_APP_RCC_APB1ENR, 0x40021000u + 0x1Cu);
+    CHECK_EQ(DFUBOOT_APP_GPIOA_CRH, 0x40010800u + 0x04u);
+    CHECK_EQ(DFUBOOT_APP_GPIOA_BRR, 0x40010800u + 0x14u);
 }
 
 /* ---- the command-line tool --------------------------------------------- */
@@ -466,6 +474,92 @@ TEST(cli_refusal_exits_2_and_says_what_to_change)
     snprintf(args, sizeof args, "%s/missing.bin", tmpdir);
     CHECK_EQ(run_tool(args, out, sizeof out), 2);
     CHECK_HAS(out, "cannot open");
+}
+
+TEST(cli_dfu_writes_a_dfuse_file_and_leaves_the_input)
+{
+    uint8_t img[130], back[1024];
+    char in[128], dfu[128], args[512], out[2048];
+    if (!have_tool())
+        return;
+    make_image(img, sizeof img, 0x08002000u);
+    snprintf(in, sizeof in, "%s/rt.bin", tmpdir);
+    snprintf(dfu, sizeof dfu, "%s/rt.dfu", tmpdir);
+    CHECK(write_file(in, img, sizeof img) == 0, "cannot write");
+    snprintf(args, sizeof args, "--dfu %s --vid 0x1234 --pid 0xabcd %s", dfu, in);
+    CHECK_EQ(run_tool(args, out, sizeof out), 0);
+    CHECK_HAS(out, "element at 0x08002000, 132 bytes; suffix 1234:abcd, bcdDFU 0x011a");
+    CHECK_EQ(read_file(in, back, sizeof back), 130);
+    CHECK(memcmp(back, img, 130) == 0, "--dfu without -o modified the input");
+    /* 11 + 274 + 8 + 132 stamped bytes + 16 (UM0391); the element is the
+     * stamped image. */
+    CHECK_EQ(read_file(dfu, back, sizeof back), 441);
+    CHECK_EQ(stamp_get32(back + 293, 7), DFUBOOT_STAMP_MAGIC);
+    /* --check-dfu needs the same IDs the file was made for. */
+    snprintf(args, sizeof args, "--check-dfu --vid 0x1234 --pid 0xabcd %s", dfu);
+    CHECK_EQ(run_tool(args, out, sizeof out), 0);
+    CHECK_HAS(out, "DfuSe file for 1234:abcd, alt 0, 1 element, 0x08002000..0x08002084, "
+              "stamp OK (132 bytes");
+    snprintf(args, sizeof args, "--check-dfu %s", dfu);
+    CHECK_EQ(run_tool(args, out, sizeof out), 1);
+    CHECK_HAS(out, "the file is for USB device 1234:abcd, the bootloader is 0483:df11");
+}
+
+TEST(cli_check_dfu_refuses_bad_files)
+{
+    uint8_t img[200], f[1024];
+    char in[128], dfu[128], args[512], out[2048];
+    long n;
+    if (!have_tool())
+        return;
+    make_image(img, sizeof img, 0x08002000u);
+    snprintf(in, sizeof in, "%s/bad.bin", tmpdir);
+    snprintf(dfu, sizeof dfu, "%s/bad.dfu", tmpdir);
+    CHECK(write_file(in, img, sizeof img) == 0, "cannot write");
+    snprintf(args, sizeof args, "--dfu %s %s", dfu, in);
+    CHECK_EQ(run_tool(args, out, sizeof out), 0);
+    n = read_file(dfu, f, sizeof f);
+    CHECK_EQ(n, 309 + 200);
+    if (n != 309 + 200)
+        return;
+    snprintf(args, sizeof args, "--check-dfu %s", dfu);
+    /* A changed byte: the suffix CRC catches it. */
+    f[300] ^= 1;
+    CHECK(write_file(dfu, f, (size_t)n) == 0, "cannot write");
+    CHECK_EQ(run_tool(args, out, sizeof out), 1);
+    CHECK_HAS(out, "does not match the file's CRC-32");
+    f[300] ^= 1;
+    /* Truncated. */
+    CHECK(write_file(dfu, f, (size_t)n - 50) == 0, "cannot write");
+    CHECK_EQ(run_tool(args, out, sizeof out), 1);
+    CHECK_HAS(out, "no DFU suffix");
+    /* Good again; then for another base: the element is below it. */
+    CHECK(write_file(dfu, f, (size_t)n) == 0, "cannot write");
+    CHECK_EQ(run_tool(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "--check-dfu --base 0x08008000 %s", dfu);
+    CHECK_EQ(run_tool(args, out, sizeof out), 1);
+    CHECK_HAS(out, "outside the application region 0x08008000..");
+    /* A stamp that no longer matches (file CRC fixed up after the edit). */
+    f[293 + 100] ^= 1;
+    uint32_t crc = 0xFFFFFFFFu;
+    for (long i = 0; i < n - 4; i++) {
+        crc ^= f[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc & 1) ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+    }
+    for (int i = 0; i < 4; i++)
+        f[n - 4 + i] = (uint8_t)(crc >> (8 * i));
+    CHECK(write_file(dfu, f, (size_t)n) == 0, "cannot write");
+    snprintf(args, sizeof args, "--check-dfu %s", dfu);
+    CHECK_EQ(run_tool(args, out, sizeof out), 1);
+    CHECK_HAS(out, "the image at 0x08002000: bad stamp");
+    /* A refused image writes no .dfu at all. */
+    make_image(img, sizeof img, 0x08000000u);
+    CHECK(write_file(in, img, sizeof img) == 0, "cannot write");
+    remove(dfu);
+    snprintf(args, sizeof args, "--dfu %s %s", dfu, in);
+    CHECK_EQ(run_tool(args, out, sizeof out), 2);
+    CHECK(access(dfu, F_OK) != 0, "a .dfu was written for a refused image");
 }
 
 /* ---- the real blinky ---------------------------------------------------- */

@@ -12,24 +12,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dfuboot_abi.h"
+#include "dfuse_file.h"
 #include "stamp.h"
 
 #define MAX_IMAGE (1024u * 1024u + 4u) /* largest F103 flash, plus padding */
+#define MAX_DFU_FILE (MAX_IMAGE + DFUSE_MIN_FILE_LEN)
 
 static const char usage[] =
-    "usage: dfuboot-stamp [--base ADDR] [--flash-size BYTES] [-o OUT] IMAGE.bin\n"
+    "usage: dfuboot-stamp [--base ADDR] [--flash-size BYTES] [-o OUT] [--dfu OUT.dfu]\n"
+    "                     [--vid ID --pid ID] IMAGE.bin\n"
     "       dfuboot-stamp --check IMAGE.bin\n"
+    "       dfuboot-stamp --check-dfu [--base ADDR] [--flash-size BYTES]\n"
+    "                     [--vid ID --pid ID] FILE.dfu\n"
     "Stamps a raw application binary for the dfuboot bootloader: pads it with\n"
     "0xFF to a multiple of 4 and writes magic, length and CRC-32 into the\n"
-    "reserved vector-table words 7..10. Without -o the file is stamped in place.\n"
+    "reserved vector-table words 7..10. Without -o or --dfu the file is stamped\n"
+    "in place.\n"
     "  --base ADDR        where the image goes: the bootloader's APP_BASE\n"
     "                     (default 0x08002000)\n"
     "  --flash-size BYTES the chip's flash size, counted from 0x08000000; K and M\n"
     "                     suffixes allowed (default 1M, the largest F103)\n"
     "  -o OUT             write the stamped image to OUT\n"
+    "  --dfu OUT.dfu      also write the stamped image as an ST DfuSe file: one\n"
+    "                     target for alt 0, one element at --base, DFU suffix\n"
+    "                     with --vid/--pid; dfu-util -a 0 -D OUT.dfu needs no -s\n"
+    "  --vid ID, --pid ID the bootloader's USB IDs (default 0x0483, 0xDF11)\n"
     "  --check            verify the stamp of IMAGE (a read-back of the whole\n"
     "                     region is fine: only the stamped length is checked)\n"
-    "Exit status: 0 done/valid, 1 --check found no valid stamp, 2 refused.\n";
+    "  --check-dfu        verify a DfuSe file: suffix CRC, USB IDs, one target for\n"
+    "                     alt 0, elements inside the application region, and the\n"
+    "                     stamp of the image at --base if it has one\n"
+    "Exit status: 0 done/valid, 1 --check/--check-dfu found it invalid, 2 refused.\n";
 
 static int parse_number(const char *s, uint32_t *out)
 {
@@ -52,8 +66,9 @@ static int parse_number(const char *s, uint32_t *out)
     return 0;
 }
 
-/* Reads the whole file into a buffer with room for padding. */
-static uint8_t *read_image(const char *path, size_t *len)
+/* Reads the whole file (at most max bytes) into a buffer with room for
+ * padding. */
+static uint8_t *read_file(const char *path, size_t *len, size_t max, const char *too_big)
 {
     FILE *f = fopen(path, "rb");
     uint8_t *buf;
@@ -62,16 +77,15 @@ static uint8_t *read_image(const char *path, size_t *len)
         fprintf(stderr, "dfuboot-stamp: cannot open %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    buf = malloc(MAX_IMAGE + 1);
+    buf = malloc(max + 1);
     if (!buf) {
         fclose(f);
         fprintf(stderr, "dfuboot-stamp: out of memory\n");
         return NULL;
     }
-    n = fread(buf, 1, MAX_IMAGE + 1, f);
-    if (ferror(f) || n > MAX_IMAGE - 4) {
-        fprintf(stderr, "dfuboot-stamp: %s: %s\n", path,
-                ferror(f) ? strerror(errno) : "larger than any STM32F103 flash (1 MiB)");
+    n = fread(buf, 1, max + 1, f);
+    if (ferror(f) || n > max) {
+        fprintf(stderr, "dfuboot-stamp: %s: %s\n", path, ferror(f) ? strerror(errno) : too_big);
         fclose(f);
         free(buf);
         return NULL;
@@ -110,12 +124,84 @@ static int write_image(const char *path, const uint8_t *buf, size_t len)
     return 0;
 }
 
+static int parse_id(const char *opt, const char *s, uint16_t *out)
+{
+    uint32_t v;
+    if (parse_number(s, &v) || v > 0xFFFFu) {
+        fprintf(stderr, "dfuboot-stamp: %s %s is not a 16-bit USB ID, e.g. 0x0483\n", opt, s);
+        return -1;
+    }
+    *out = (uint16_t)v;
+    return 0;
+}
+
+/* --check-dfu: exit 0 valid, 1 invalid, 2 unreadable. */
+static int check_dfu(const char *path, const struct dfuse_target *t)
+{
+    struct dfuse_info info;
+    struct stamp_result res;
+    char msg[512];
+    size_t len;
+    uint8_t *buf = read_file(path, &len, MAX_DFU_FILE, "larger than any DfuSe file for an "
+                             "STM32F103 (1 MiB of flash)");
+    if (!buf)
+        return 2;
+    if (dfuse_file_read(buf, len, t, &info, msg, sizeof msg)) {
+        fprintf(stderr, "dfuboot-stamp: %s: %s\n", path, msg);
+        free(buf);
+        return 1;
+    }
+    printf("dfuboot-stamp: %s: DfuSe file for %04x:%04x, alt 0, %u element%s, 0x%08x..0x%08x",
+           path, (unsigned)info.vid, (unsigned)info.pid, info.elements,
+           info.elements == 1 ? "" : "s", (unsigned)info.address,
+           (unsigned)(info.address + info.size));
+    /* An image at APP_BASE that carries a stamp must match it: the
+     * bootloader would refuse to start it. Unstamped ones start anyway
+     * (unless the bootloader is STRICT), so they only get a note. */
+    if (info.address == t->base && info.size >= STAMP_VECTOR_BYTES &&
+        stamp_get32(buf + info.offset, DFUBOOT_STAMP_WORD_MAGIC) == DFUBOOT_STAMP_MAGIC) {
+        if (stamp_verify(buf + info.offset, info.size, &res, msg, sizeof msg)) {
+            printf("\n");
+            fprintf(stderr, "dfuboot-stamp: %s: the image at 0x%08x: %s\n", path,
+                    (unsigned)t->base, msg);
+            free(buf);
+            return 1;
+        }
+        printf(", stamp OK (%u bytes, CRC-32 0x%08x)\n", (unsigned)res.length, (unsigned)res.crc);
+    } else {
+        printf(", not stamped\n");
+    }
+    free(buf);
+    return 0;
+}
+
+static int write_dfu(const char *path, const uint8_t *image, size_t len,
+                     const struct dfuse_target *t)
+{
+    size_t flen = dfuse_file_len(len);
+    uint8_t *out = malloc(flen);
+    int rc;
+    if (!out) {
+        fprintf(stderr, "dfuboot-stamp: out of memory\n");
+        return -1;
+    }
+    dfuse_file_write(out, image, len, t);
+    rc = write_image(path, out, flen);
+    free(out);
+    if (!rc)
+        printf("dfuboot-stamp: %s: DfuSe file, %zu bytes: alt 0 \"%s\", element at 0x%08x, "
+               "%zu bytes; suffix %04x:%04x, bcdDFU 0x%04x\n", path, flen, DFUSE_TARGET_NAME,
+               (unsigned)t->base, len, (unsigned)t->vid, (unsigned)t->pid, DFUSE_BCD_DFU);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct stamp_layout lay = {0x08002000u, STAMP_FLASH_SIZE_DEFAULT};
     struct stamp_result res = {0};
-    const char *in = NULL, *out = NULL;
-    int check = 0;
+    struct dfuse_target target = {0x0483, 0xDF11, 0, 0};
+    const char *in = NULL, *out = NULL, *dfu_out = NULL;
+    int check = 0, check_dfu_file = 0;
     char msg[512];
     uint8_t *buf;
     size_t len;
@@ -135,10 +221,20 @@ int main(int argc, char **argv)
                         "64K\n", argv[i]);
                 return 2;
             }
+        } else if (!strcmp(a, "--vid") && has_value) {
+            if (parse_id(a, argv[++i], &target.vid))
+                return 2;
+        } else if (!strcmp(a, "--pid") && has_value) {
+            if (parse_id(a, argv[++i], &target.pid))
+                return 2;
         } else if (!strcmp(a, "-o") && has_value) {
             out = argv[++i];
+        } else if (!strcmp(a, "--dfu") && has_value) {
+            dfu_out = argv[++i];
         } else if (!strcmp(a, "--check")) {
             check = 1;
+        } else if (!strcmp(a, "--check-dfu")) {
+            check_dfu_file = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage, stdout);
             return 0;
@@ -153,7 +249,18 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    buf = read_image(in, &len);
+    target.base = lay.base;
+    target.flash_end = STAMP_FLASH_START + lay.flash_size;
+
+    if (check_dfu_file) {
+        if (stamp_check_layout(&lay, msg, sizeof msg)) {
+            fprintf(stderr, "dfuboot-stamp: %s\n", msg);
+            return 2;
+        }
+        return check_dfu(in, &target);
+    }
+
+    buf = read_file(in, &len, MAX_IMAGE - 4, "larger than any STM32F103 flash (1 MiB)");
     if (!buf)
         return 2;
 
@@ -174,15 +281,16 @@ int main(int argc, char **argv)
         free(buf);
         return 2;
     }
-    if (!out)
+    /* --dfu alone leaves the input as it is. */
+    if (!out && !dfu_out)
         out = in;
-    if (write_image(out, buf, len)) {
+    if ((out && write_image(out, buf, len)) || (dfu_out && write_dfu(dfu_out, buf, len, &target))) {
         free(buf);
         return 2;
     }
     free(buf);
     printf("dfuboot-stamp: %s: %u bytes at 0x%08x..0x%08x (%u bytes of 0xFF padding), "
-           "CRC-32 0x%08x%s\n", out, (unsigned)res.length, (unsigned)lay.base,
+           "CRC-32 0x%08x%s\n", out ? out : dfu_out, (unsigned)res.length, (unsigned)lay.base,
            (unsigned)(lay.base + res.length), (unsigned)res.padding, (unsigned)res.crc,
            res.restamped ? ", replaced an earlier stamp"
            : res.replaced_handlers ? ", replaced handler addresses in the reserved words 7..10"

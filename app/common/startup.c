@@ -1,5 +1,6 @@
 /*
- * startup.c - vector table and reset handler of blinky.
+ * startup.c - vector table and reset handler of the demo applications
+ * (blinky, dfu-runtime). Each provides main() and SysTick_Handler().
  * Sets VTOR itself instead of trusting the bootloader to have done it: the
  * same image must also run when started by a debugger at APP_BASE, and that
  * is what applications moved behind dfuboot should do too.
@@ -29,7 +30,7 @@ static void fault_handler(void)
 
 /* Exceptions 7..10 are reserved: the words stay 0 for dfuboot-stamp, which
  * writes the stamp (magic, length, CRC, ~CRC) into them. No IRQ vectors:
- * blinky enables no peripheral interrupt. */
+ * the demos enable no peripheral interrupt (dfu-runtime polls its USB). */
 __attribute__((section(".isr_vector"), used))
 const struct vector_table vector_table = {
     .initial_sp = &_estack,
