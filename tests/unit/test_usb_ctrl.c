@@ -322,15 +322,6 @@ TEST(setup_before_a_pending_in_completion)
     CHECK_EQ(get_desc(1, 0, 18), 18);
 }
 
-/* A status stage cut short by a SETUP never happened: no address. */
-TEST(setup_cancels_an_unfinished_set_address)
-{
-    fresh();
-    CHECK(sim_setup(0x00, 5, 33, 0, 0), "SET_ADDRESS stalled");
-    CHECK_EQ(get_desc(1, 0, 18), 18);
-    CHECK_EQ(sim_address(), 0);
-}
-
 /* A bus reset ends the transfer in flight: its status stage never counts. */
 TEST(bus_reset_ends_the_transfer_in_flight)
 {
@@ -340,6 +331,7 @@ TEST(bus_reset_ends_the_transfer_in_flight)
     usbc_on_in(); /* a completion from before the reset, if a port sent one */
     CHECK_EQ(sim_address(), 0);
     CHECK_EQ(get_desc(1, 0, 18), 18);
+}
 
 /* ---- Lost handshakes (USB 2.0 8.5.3.3, 8.6.4) ------------------------------
  * When the device's ACK is corrupted the host sends the same packet again
