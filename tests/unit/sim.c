@@ -146,6 +146,11 @@ uint32_t port_crc_feed(const uint32_t *words, uint32_t count)
     return ep.crc;
 }
 
+uint32_t port_ms(void)
+{
+    return sim.ms;
+}
+
 bool port_read_protected(void)
 {
     return sim.rdp;
@@ -377,8 +382,9 @@ static int two_statuses(void)
         return 0x1FF;
     if (st[4] != dfuDNBUSY)
         return st[0] ? st[0] : 0x100 | st[4];
-    if (dfu_getstatus(st) < 0)
-        return 0x1FF;
+    for (int n = 0; st[4] == dfuDNBUSY && n < 1000; n++) /* as dfu-util: until not busy */
+        if (dfu_getstatus(st) < 0)
+            return 0x1FF;
     if (st[4] != dfuDNLOAD_IDLE && st[4] != dfuERROR)
         return 0x100 | st[4];
     return st[0];
