@@ -45,6 +45,7 @@ static struct {
     uint32_t op_addr;
     bool fresh;       /* the last op was a data block that completed... */
     uint32_t done_ms; /* ...at this port_ms() */
+    bool cut;         /* an update was dropped: errNOTDONE until CLRSTATUS */
 } d;
 
 uint8_t dfu_state(void)
@@ -68,20 +69,24 @@ bool dfu_leave_requested(void)
 }
 
 /* A new host session (bus reset, SET_CONFIGURATION, SET_INTERFACE) drops
- * an unfinished update, whose image then never starts, and says so at the
- * next GETSTATUS: dfuERROR, errNOTDONE (DFU 1.1: "the device does not
- * think it has all of the data yet"). dfu-util and pydfu clear it. */
+ * an unfinished update, whose image then never starts, and says so at
+ * GETSTATUS: dfuERROR, errNOTDONE (DFU 1.1: "the device does not think it
+ * has all of the data yet") until a CLRSTATUS, through further resets (a
+ * USB/IP import resets the device again). dfu-util and pydfu clear it. */
+static bool fail(uint8_t status);
+
 void dfu_reset(void)
 {
-    bool cut = flash_holding();
+    d.cut |= flash_holding();
     flash_drop();
-    d.state = cut ? dfuERROR : dfuIDLE;
-    d.status = cut ? errNOTDONE : DFU_OK;
+    d.state = dfuIDLE;
+    d.status = DFU_OK;
     d.fresh = false;
-    d.op = OP_NONE;
     d.leaving = false;
     d.xfer = 0;
     d.pointer = memmap.app_base;
+    if (d.cut)
+        fail(errNOTDONE);
 }
 
 /* An error keeps the first reason until CLRSTATUS. */
@@ -103,6 +108,7 @@ static uint8_t end_session(void)
     d.fresh = false;
     if (!ok && flash_holding()) {
         flash_drop();
+        d.cut = true;
         return errNOTDONE;
     }
     return flash_commit();
@@ -351,6 +357,7 @@ static bool out_request(const struct usb_setup *s)
             return fail(errSTALLEDPKT);
         d.state = dfuIDLE;
         d.status = DFU_OK;
+        d.cut = false;
         return true;
     case DFU_DETACH: /* dfu-util -R after :will-reset: the end of a session */
         if (s->wLength)

@@ -696,6 +696,20 @@ void fuzz_begin(uint8_t config)
     memmap_init(fz.kib, fz.app_base);
     ep_reset();
     usbc_on_reset();
+    /* Every input starts on a fresh chip (RAM zero). The core keeps "an
+     * update was dropped" through resets until CLRSTATUS (dfu.c): clear
+     * it as a host would, so an input never depends on the one before. */
+    if (dfu_state() == dfuERROR) {
+        static const uint8_t clr[8] = {0x21, DFU_CLRSTATUS, 0, 0, 0, 0, 0, 0};
+        uint8_t zlp[EP0_SIZE];
+        tracing = false;
+        host_setup(clr, 8);
+        host_in(zlp);
+        tracing = getenv("FUZZ_TRACE") != 0;
+        ep_reset();
+        if (dfu_state() != dfuIDLE)
+            violation("harness: CLRSTATUS at the start of an input left state %u", dfu_state());
+    }
 }
 
 void fuzz_after_op(void)

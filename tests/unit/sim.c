@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "crc32_soft.h"
+#include "dfu.h"
 #include "dfu_defs.h"
 #include "memmap.h"
 #include "port.h"
@@ -49,6 +50,10 @@ void sim_init(uint32_t flash_kib, uint32_t app_base)
     sim_error = 0;
     memmap_init(flash_kib, app_base);
     usbc_on_reset();
+    /* A fresh chip's RAM is zero; the core keeps "an update was dropped"
+     * through resets (dfu.c) until CLRSTATUS, so clear it as a host would. */
+    if (dfu_state() == dfuERROR)
+        dfu_clrstatus();
 }
 
 uint16_t sim_half(uint32_t addr)
