@@ -58,6 +58,7 @@ uint8_t dfu_status(void)
     return d.status;
 }
 
+/* The port's RDP check too: a chip protected by other means than RDP=1. */
 bool dfu_readable(void)
 {
     return CFG_UPLOAD && !CFG_RDP && !port_read_protected();
@@ -68,13 +69,13 @@ bool dfu_leave_requested(void)
     return d.state == dfuMANIFEST_WAIT_RESET; /* entered only to leave */
 }
 
+static bool fail(uint8_t status);
+
 /* A new host session (bus reset, SET_CONFIGURATION, SET_INTERFACE) drops
  * an unfinished update, whose image then never starts, and says so at
  * GETSTATUS: dfuERROR, errNOTDONE (DFU 1.1: "the device does not think it
  * has all of the data yet") until a CLRSTATUS, through further resets (a
  * USB/IP import resets the device again). dfu-util and pydfu clear it. */
-static bool fail(uint8_t status);
-
 void dfu_reset(void)
 {
     d.cut |= flash_holding();
