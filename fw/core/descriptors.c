@@ -1,7 +1,6 @@
 #include "descriptors.h"
 
 #include "config.h"
-#include "dfu.h"
 #include "dfu_defs.h"
 #include "layout.h"
 #include "port.h"
@@ -124,7 +123,9 @@ static bool reply_string(uint8_t index)
         reply_ascii(text);
         return true;
     case STR_LAYOUT:
-        layout_string(text, dfu_readable());
+        /* Build options only: a chip read-protected by other means still
+         * refuses every upload (dfu_readable), at 56 bytes less flash. */
+        layout_string(text, CFG_UPLOAD && !CFG_RDP);
         reply_ascii(text);
         return true;
     default:

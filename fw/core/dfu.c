@@ -6,6 +6,24 @@
 #include "memmap.h"
 #include "port.h"
 
+/* The commit rule (README "Updating an application with dfu-util"): the
+ * held-back first 8 bytes are written only for the session that wrote the
+ * blocks, when its ABORT, zero-length DNLOAD or DETACH follows its last
+ * block directly: nothing but GETSTATUS, GETSTATE or SET ADDRESS POINTER
+ * in between, no bus reset, SET_CONFIGURATION or SET_INTERFACE (they end
+ * a host's session: another client starts with one of them), and within
+ * this time of the block's completion. dfu-util's gap is the rest of the
+ * block's bwPollTimeout plus two requests (milliseconds); a client that
+ * starts after another died takes longer, and is told errNOTDONE. */
+#define COMMIT_WINDOW_MS 1000u
+
+/* A mass erase runs in slices of this many pages, one per GETSTATUS (each
+ * answered dfuDNBUSY with the slice's time, DFU 1.1 6.1.2): 8 x 40 ms max
+ * keeps every request far below a host's control timeout (dfu-util: 5 s)
+ * where one piece for 252 pages of a 512 KiB part could take 10 s. */
+#define ERASE_SLICE_PAGES 8u
+#define STILL_BUSY 0xFFu /* run_op: more slices to go */
+
 /* What the block waiting in DNLOAD-SYNC asks for. */
 enum op { OP_NONE, OP_NOP, OP_SET_ADDRESS, OP_ERASE, OP_MASS_ERASE, OP_UNPROTECT, OP_WRITE };
 
@@ -25,6 +43,9 @@ static struct {
     uint16_t xfer;    /* wTransferSize of the block sequence; 0: not known yet */
     uint32_t pointer; /* DfuSe address pointer */
     uint32_t op_addr;
+    bool fresh;       /* the last op was a data block that completed... */
+    uint32_t done_ms; /* ...at this port_ms() */
+    bool cut;         /* an update was dropped: errNOTDONE until CLRSTATUS */
 } d;
 
 uint8_t dfu_state(void)
@@ -37,6 +58,7 @@ uint8_t dfu_status(void)
     return d.status;
 }
 
+/* The port's RDP check too: a chip protected by other means than RDP=1. */
 bool dfu_readable(void)
 {
     return CFG_UPLOAD && !CFG_RDP && !port_read_protected();
@@ -47,15 +69,25 @@ bool dfu_leave_requested(void)
     return d.state == dfuMANIFEST_WAIT_RESET; /* entered only to leave */
 }
 
+static bool fail(uint8_t status);
+
+/* A new host session (bus reset, SET_CONFIGURATION, SET_INTERFACE) drops
+ * an unfinished update, whose image then never starts, and says so at
+ * GETSTATUS: dfuERROR, errNOTDONE (DFU 1.1: "the device does not think it
+ * has all of the data yet") until a CLRSTATUS, through further resets (a
+ * USB/IP import resets the device again). dfu-util and pydfu clear it. */
 void dfu_reset(void)
 {
+    d.cut |= flash_holding();
     flash_drop();
     d.state = dfuIDLE;
     d.status = DFU_OK;
-    d.op = OP_NONE;
+    d.fresh = false;
     d.leaving = false;
     d.xfer = 0;
     d.pointer = memmap.app_base;
+    if (d.cut)
+        fail(errNOTDONE);
 }
 
 /* An error keeps the first reason until CLRSTATUS. */
@@ -64,7 +96,23 @@ static bool fail(uint8_t status)
     if (d.state != dfuERROR)
         d.status = status;
     d.state = dfuERROR;
+    d.fresh = false;
     return false;
+}
+
+/* ABORT, zero-length DNLOAD, DETACH: the end of a session. Commits under
+ * the rule above; otherwise an update that holds the first 8 bytes is
+ * dropped (the image never starts) and the end reports errNOTDONE. */
+static uint8_t end_session(void)
+{
+    bool ok = d.fresh && port_ms() - d.done_ms <= COMMIT_WINDOW_MS;
+    d.fresh = false;
+    if (!ok && flash_holding()) {
+        flash_drop();
+        d.cut = true;
+        return errNOTDONE;
+    }
+    return flash_commit();
 }
 
 static uint32_t le32(const uint8_t *p)
@@ -95,8 +143,10 @@ static uint8_t decode_command(void)
         d.op = OP_NOP;
     else if (cmd == DFUSE_SET_ADDRESS && d.len == 5)
         d.op = OP_SET_ADDRESS;
-    else if (cmd == DFUSE_ERASE && d.len == 1)
+    else if (cmd == DFUSE_ERASE && d.len == 1) {
         d.op = OP_MASS_ERASE;
+        d.op_addr = memmap.app_base; /* the next slice */
+    }
     else if (cmd == DFUSE_ERASE && d.len == 5)
         d.op = OP_ERASE;
     else if (cmd == DFUSE_READ_UNPROTECT && d.len == 1)
@@ -122,9 +172,11 @@ static uint8_t decode_pending(void)
 static uint32_t op_poll_ms(void)
 {
     if (d.op == OP_WRITE)
-        return flash_write_ms(dnload_buf, d.len);
-    if (d.op == OP_MASS_ERASE)
-        return flash_erase_ms((memmap.flash_end - memmap.app_base) / memmap.page_size);
+        return flash_write_ms(d.len);
+    if (d.op == OP_MASS_ERASE) {
+        uint32_t left = (memmap.flash_end - d.op_addr) / memmap.page_size;
+        return flash_erase_ms(left < ERASE_SLICE_PAGES ? left : ERASE_SLICE_PAGES);
+    }
     /* ERASE, UNPROTECT: one page; the others touch no flash */
     return d.op >= OP_ERASE ? flash_erase_ms(1) : 0;
 }
@@ -138,8 +190,11 @@ static uint8_t run_op(void)
         return DFU_OK;
     case OP_ERASE:
         return flash_erase(d.op_addr);
-    case OP_MASS_ERASE:
-        return flash_mass_erase();
+    case OP_MASS_ERASE: {
+        uint8_t st = flash_mass_erase(d.op_addr, ERASE_SLICE_PAGES);
+        d.op_addr += ERASE_SLICE_PAGES * memmap.page_size;
+        return st || d.op_addr >= memmap.flash_end ? st : STILL_BUSY;
+    }
     case OP_UNPROTECT:
         if (CFG_UNPROTECT)
             port_read_unprotect(); /* does not return: the chip resets */
@@ -168,12 +223,13 @@ static bool get_status(void)
     uint32_t poll_ms = 0;
     if (d.state == dfuDNLOAD_SYNC) {
         uint8_t st = decode_pending();
-        if (st) {
+        if (st)
             fail(st);
-        } else {
+        else
             d.state = dfuDNBUSY;
-            poll_ms = op_poll_ms();
-        }
+    }
+    if (d.state == dfuDNBUSY) { /* the op, or its next slice, runs next */
+        poll_ms = op_poll_ms();
     } else if (d.state == dfuMANIFEST_SYNC) {
         d.state = dfuMANIFEST;
         d.leaving = true;
@@ -186,7 +242,7 @@ static bool get_status(void)
 /* Zero-length DNLOAD: the host is done; commit the held-back vectors. */
 static bool dnload_end(void)
 {
-    uint8_t st = flash_commit();
+    uint8_t st = end_session();
     if (st)
         return fail(st);
     d.state = dfuMANIFEST_SYNC;
@@ -262,7 +318,11 @@ static bool abort_request(void)
 {
     if (!(ABORT_STATES >> d.state & 1u))
         return fail(errSTALLEDPKT);
-    uint8_t st = flash_commit();
+    uint8_t st = end_session();
+    if (st == errNOTDONE) {
+        fail(st); /* accepted: the host's next GETSTATUS reads why */
+        return true;
+    }
     if (st)
         return fail(st);
     d.state = dfuIDLE;
@@ -298,11 +358,14 @@ static bool out_request(const struct usb_setup *s)
             return fail(errSTALLEDPKT);
         d.state = dfuIDLE;
         d.status = DFU_OK;
+        d.cut = false;
         return true;
-    case DFU_DETACH: /* leave without committing an unfinished session */
-        flash_drop();
-        d.leaving = s->wLength == 0;
-        return d.leaving;
+    case DFU_DETACH: /* dfu-util -R after :will-reset: the end of a session */
+        if (s->wLength)
+            return false;
+        end_session(); /* dropped or not, the device leaves (no status) */
+        d.leaving = true;
+        return true;
     default:
         return fail(errSTALLEDPKT);
     }
@@ -325,13 +388,22 @@ void dfu_status_done(void)
 {
     /* Only get_status enters dfuDNBUSY and only this leaves it (or fail,
      * a reset), so the state alone says an op is due. d.op is left as is:
-     * nothing reads it before the next decode sets it. */
+     * nothing but this reads it before the next decode sets it. */
     if (d.state == dfuDNBUSY) {
         uint8_t st = run_op();
-        if (st)
+        if (st == STILL_BUSY) {
+            /* the next GETSTATUS answers dfuDNBUSY again */
+        } else if (st) {
             fail(st);
-        else
+        } else {
             d.state = dfuDNLOAD_IDLE;
+            if (d.op == OP_WRITE) {
+                d.fresh = true;
+                d.done_ms = port_ms();
+            } else if (d.op != OP_SET_ADDRESS) {
+                d.fresh = false;
+            }
+        }
     }
     if (d.leaving) {
         d.state = dfuMANIFEST_WAIT_RESET;

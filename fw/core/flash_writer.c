@@ -88,10 +88,12 @@ uint8_t flash_erase(uint32_t addr)
     return st ? st : erase_verified(page);
 }
 
-uint8_t flash_mass_erase(void)
+/* A slice of a mass erase: up to count pages of the application region
+ * from page on (dfu.c keeps each slice short). */
+uint8_t flash_mass_erase(uint32_t page, uint32_t count)
 {
     session.started = true;
-    for (uint32_t page = memmap.app_base; page < memmap.flash_end; page += memmap.page_size) {
+    for (; count && page < memmap.flash_end; count--, page += memmap.page_size) {
         uint8_t st = erase_verified(page);
         if (st)
             return st;
@@ -142,23 +144,27 @@ uint8_t flash_commit(void)
     return st;
 }
 
+bool flash_holding(void)
+{
+    return session.held_mask != 0;
+}
+
 void flash_drop(void)
 {
     session.held_mask = 0;
     session.started = false;
 }
 
+/* STM32F103 datasheet (DS5319), table "Flash memory characteristics":
+ * tERASE (page) 20 ms typical, 40 ms max; tPROG 52.5 us typical, 70 us
+ * max per half-word. The maxima: a host that polls too early waits on a
+ * NAKed GETSTATUS while the CPU is busy with the flash. */
 uint32_t flash_erase_ms(uint32_t pages)
 {
-    return pages * 20u; /* tERASE typ. (DS5319 flash characteristics) */
+    return pages * 40u;
 }
 
-/* tPROG typ. 52.5 us per half-word; erased half-words are skipped. */
-uint32_t flash_write_ms(const uint8_t *data, uint32_t len)
+uint32_t flash_write_ms(uint32_t len)
 {
-    uint32_t halves = 0;
-    for (uint32_t i = 0; i < len; i += 2)
-        if (data[i] != 0xFF || (i + 1 < len && data[i + 1] != 0xFF))
-            halves++;
-    return (halves * 525u + 9999u) / 10000u;
+    return (len * 35u + 999u) / 1000u; /* len / 2 half-words x 70 us */
 }

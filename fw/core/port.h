@@ -31,6 +31,10 @@ uint32_t port_crc_feed(const uint32_t *words, uint32_t count);
  * is active: the host must not read flash through us. */
 bool port_read_protected(void);
 
+/* Milliseconds since some start, wrapping at 2^32: the commit rule's
+ * clock (dfu.c). Only differences are used. */
+uint32_t port_ms(void);
+
 /* Option bytes: back to read-out protection level 0; the chip then mass
  * erases itself at the next reset. Only called in UNPROTECT=1 builds. */
 void port_read_unprotect(void);

@@ -84,20 +84,14 @@ static void send_next(void)
     c.in_left -= n;
 }
 
-/* GET_STATUS, CLEAR/SET_FEATURE name a recipient that must exist, or the
- * request is a Request Error (USB 2.0 9.4.5): the device, interface 0,
- * endpoint 0 (either direction: the only endpoint we have). */
+/* GET_STATUS names a recipient that must exist, or the request is a
+ * Request Error (USB 2.0 9.4.5): the device (wIndex 0), interface 0, or
+ * endpoint 0 in either direction (0x00, 0x80), the only endpoint. */
 static bool exists(const struct usb_setup *s)
 {
-    switch (s->bmRequestType & 0x1F) {
-    case 0:
-    case 1:
-        return s->wIndex == 0;
-    case 2:
-        return (s->wIndex & 0xFF7F) == 0;
-    default:
-        return false;
-    }
+    unsigned recipient = s->bmRequestType & 0x1Fu;
+    unsigned index = recipient == 2 ? s->wIndex & ~0x80u : s->wIndex;
+    return recipient <= 2 && index == 0;
 }
 
 static bool standard_request(const struct usb_setup *s)

@@ -8,7 +8,12 @@
  * capabilities but does not fetch what they point to (the MS OS 2.0
  * descriptor set, the WebUSB landing page URL).
  *
- * usage: dfuse_probe OP...   (one session on the first 0483:df11 device)
+ * usage: dfuse_probe [--no-altset] OP...   (one session on the first
+ *                        0483:df11 device; --no-altset: claim interface 0
+ *                        without SET_INTERFACE, as pydfu does)
+ *   setconfig              SET_CONFIGURATION 1 (libusb_set_configuration, as
+ *                          pyusb's set_configuration() in pydfu's init)
+ *   sleep MS               waits MS milliseconds
  *   status                 GETSTATUS; prints state and status
  *   clrstatus              CLRSTATUS, then GETSTATUS
  *   abort                  ABORT, then GETSTATUS
@@ -258,15 +263,26 @@ int main(int argc, char **argv)
         libusb_exit(ctx);
         return 1;
     }
-    if (libusb_claim_interface(h, 0) || libusb_set_interface_alt_setting(h, 0, 0)) {
+    int first = 1, altset = 1;
+    if (argc > 1 && !strcmp(argv[1], "--no-altset")) {
+        altset = 0;
+        first = 2;
+    }
+    if (libusb_claim_interface(h, 0) || (altset && libusb_set_interface_alt_setting(h, 0, 0))) {
         fprintf(stderr, "dfuse_probe: cannot claim interface 0\n");
         rc = 1;
         goto out;
     }
-    for (int i = 1; i < argc && !rc; i++) {
+    for (int i = first; i < argc && !rc; i++) {
         const char *op = argv[i];
         int r;
-        if (!strcmp(op, "status"))
+        if (!strcmp(op, "setconfig")) {
+            r = libusb_set_configuration(h, 1);
+            printf("setconfig: %s\n", r ? libusb_error_name(r) : "ok");
+        } else if (!strcmp(op, "sleep") && i + 1 < argc) {
+            msleep((unsigned)strtoul(argv[++i], 0, 0));
+            r = 0;
+        } else if (!strcmp(op, "status"))
             r = simple("status", 0);
         else if (!strcmp(op, "clrstatus"))
             r = simple("clrstatus", CLRSTATUS);

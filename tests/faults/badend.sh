@@ -14,6 +14,14 @@
 #             between: it recovers (CLRSTATUS/ABORT) and its full update
 #             succeeds
 #   reset     a system reset (SIGUSR1 to vboard) mid-update
+#   client    dfu-util killed mid-update of an UNSTAMPED image, then a raw
+#             client that opens the device the way pydfu does (no
+#             SET_INTERFACE: SET_CONFIGURATION, GETSTATUS, ABORT), or with
+#             no request at all before GETSTATUS, ABORT after a pause: its
+#             ABORT must not commit the partial image (README "commit rule").
+#             Written for native semantics, where neither the kill nor the
+#             second open resets the device; the replacement libusb of this
+#             tree still resets on close, which alone drops the session.
 set -u
 source "$(dirname "$0")/lib.sh"
 part_setup f103c8
@@ -171,6 +179,31 @@ dfu "$PORT" -a 0 -s 0x08000000 -D "$B_IMG" >"$WORK/$tag.dfu.log" 2>&1 &&
 dfu "$PORT" -a 0 -s $APP_BASE:leave -D "$B_IMG" >"$WORK/$tag.dfu2.log" 2>&1 ||
     extra=${extra:-"the second dfu-util failed: $(grep -m1 -iE 'error|fail' "$WORK/$tag.dfu2.log")"}
 verdict "$tag" "$extra"
+
+# ---- a second client that opens the device without SET_INTERFACE -----------
+# The partial image must be unstamped: a stamp's CRC would refuse it anyway.
+PROBE=$B/host/e2e/dfuse_probe
+RAW_IMG=$WORK/raw.bin
+cp "$P_BLINKY" "$RAW_IMG"
+filler $((10240 - $(stat -c %s "$P_BLINKY"))) 33 >>"$RAW_IMG"
+for order in "setconfig status abort" "sleep 1500 status abort"; do
+    tag=client-${order// /-}
+    board "$tag" --op 3000 --pidfile "$WORK/$tag.dfu.pid"
+    LIBUSB_USBIP_SERVERS=127.0.0.1:$PORT dfu-util -a 0 -s $APP_BASE:leave -D "$RAW_IMG" \
+        >"$WORK/$tag.dfu.log" 2>&1 &
+    DPID=$!
+    OUR_PIDS+=("$DPID")
+    echo "$DPID" >"$PIDF"
+    extra=""
+    dfu_ends || extra="dfu-util did not end"
+    grep -q 'Submitting leave' "$WORK/$tag.dfu.log" && extra="dfu-util finished before the kill"
+    # shellcheck disable=SC2086 # the order is a list of probe operations
+    LIBUSB_USBIP_SERVERS=127.0.0.1:$PORT "$PROBE" --no-altset $order >"$WORK/$tag.probe.log" 2>&1
+    echo "     (raw client, no SET_INTERFACE: $order -> $(tr '\n' ' ' <"$WORK/$tag.probe.log"))"
+    # after_bad_end boots without the pin: a committed partial image starts
+    # (blinky's vectors are plausible) and is reported as "partial".
+    verdict "$tag" "$extra"
+done
 
 # ---- system reset (SIGUSR1 = reset button) at the K-th flash operation ---------
 for at in 4 2500 5127; do

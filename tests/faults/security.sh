@@ -5,7 +5,8 @@
 #   WRP=1         first start write-protects the bootloader pages (option
 #                 bytes WRP0 in the flash file); an application attacking
 #                 them through the FPEC gets WRPRTERR and changes nothing
-#   RDP=1         first start sets read-out protection level 1 (RDP != 0xA5)
+#   RDP=1         first start sets read-out protection level 1 (RDP != 0xA5);
+#                 then no read-out: layout, dfu-util -U and a raw UPLOAD
 #   UNPROTECT     READ UNPROTECT (0x92, dfu-util :unprotect:force) refused
 #                 with a DFU error unless built UNPROTECT=1
 #   --hw-iwdg     a watchdog running from reset does not reset the board out
@@ -168,6 +169,28 @@ stop
 restart rdp1-again --trace flash
 if wait_re "$LOG" 'usb enumerated' 30 "$VB" && ! grep -qE 'option byte' "$LOG"; then
     pass "rdp1: second start enumerates without rewriting the option bytes"
+    # Issue 8 item 4: under RDP level 1 code running from flash (the
+    # bootloader) still reads flash, so the bootloader itself must refuse
+    # every read-out: no readable sector in the layout, dfu-util -U fails,
+    # a raw UPLOAD is refused by the device.
+    dfu "$PORT" -l >"$WORK/rdp1.list" 2>&1
+    layout=$(grep -m1 -o 'name="@[^"]*"' "$WORK/rdp1.list")
+    readable=$(echo "$layout" | grep -oE '[0-9]+\*[0-9]+ ?[KMB ]?[a-g`]' | grep -cE '[aceg]$')
+    if [ -n "$layout" ] && [ "$readable" = 0 ]; then pass "rdp1: layout without a readable sector: $layout"
+    else fail rdp1-layout "want no readable sector under RDP, got '${layout:-no layout}'"; fi
+    rm -f "$WORK/rdp1-up.bin"
+    if dfu "$PORT" -a 0 -s 0x08000000:1024 -U "$WORK/rdp1-up.bin" >"$WORK/rdp1-up.log" 2>&1; then
+        fail "rdp1: dfu-util -U 0x08000000:1024" "succeeded under RDP ($(stat -c %s "$WORK/rdp1-up.bin" 2>/dev/null) bytes read)"
+    else
+        pass "rdp1: dfu-util -U 0x08000000:1024 fails ($(grep -m1 -E '^dfu-util: [^W]' "$WORK/rdp1-up.log" | head -c 100))"
+    fi
+    for addr in 0x08000000 0x08002000; do
+        if r=$(raw_upload $addr); then
+            pass "rdp1: raw DfuSe UPLOAD at $addr refused by the device (${r#usbip-drop: })"
+        else
+            fail "rdp1-raw-$addr" "$r"
+        fi
+    done
 else
     fail rdp1-second-start "no enumeration, or the option bytes are rewritten"
 fi

@@ -52,6 +52,19 @@ static bool commit_ctx; /* inside the SETUP of ABORT / zero-length DNLOAD */
 #define MAX_PTRS 4096
 static uint32_t ptrs[MAX_PTRS];
 static unsigned nptrs;
+/* Every wLength of an UPLOAD or DNLOAD block the host sent: AN3156's
+ * wTransferSize of a block sequence is one of them (dfu.c). */
+static uint16_t xfers[DFU_TRANSFER_SIZE + 1];
+static unsigned nxfers;
+static bool xfer_seen[DFU_TRANSFER_SIZE + 1];
+
+static void add_xfer(uint16_t len)
+{
+    if (len <= DFU_TRANSFER_SIZE && !xfer_seen[len]) {
+        xfer_seen[len] = true;
+        xfers[nxfers++] = len;
+    }
+}
 static unsigned op_no;
 
 static bool tracing;
@@ -224,13 +237,15 @@ static void check_program(uint32_t addr, uint16_t value, uint16_t old)
         return; /* the old image made unbootable when the session starts */
     if (k == K_WRITE) {
         for (unsigned i = 0; i < nptrs; i++) {
-            uint32_t start = ptrs[i] + (uint32_t)(pend.block - 2u) * DFU_TRANSFER_SIZE;
-            uint64_t end = (uint64_t)start + pend.len;
-            if (addr < start || addr >= end)
-                continue;
-            if (addr + 1u >= end && hi_changes)
-                continue;
-            return;
+            for (unsigned j = 0; j < nxfers; j++) {
+                uint32_t start = ptrs[i] + (uint32_t)(pend.block - 2u) * xfers[j];
+                uint64_t end = (uint64_t)start + pend.len;
+                if (addr < start || addr >= end)
+                    continue;
+                if (addr + 1u >= end && hi_changes)
+                    continue;
+                return;
+            }
         }
         violation("program 0x%04x at 0x%08x (changes %s) outside block %u len %u at any of %u"
                   " pointers the host set",
@@ -252,19 +267,21 @@ static void check_written(void)
     pend.checked = true;
     reached.verified = true;
     for (unsigned i = 0; i < nptrs; i++) {
-        uint32_t start = ptrs[i] + (uint32_t)(pend.block - 2u) * DFU_TRANSFER_SIZE;
-        if (start < FLASH_BASE_ADDR || (uint64_t)start + pend.len > fz.flash_end)
-            continue;
-        unsigned k;
-        for (k = 0; k < pend.len; k++) {
-            uint32_t a = start + k;
-            if (a >= fz.app_base && a < fz.app_base + 8u)
+        for (unsigned j = 0; j < nxfers; j++) {
+            uint32_t start = ptrs[i] + (uint32_t)(pend.block - 2u) * xfers[j];
+            if (start < FLASH_BASE_ADDR || (uint64_t)start + pend.len > fz.flash_end)
                 continue;
-            if (fz.flash[a - FLASH_BASE_ADDR] != pend.data[k])
-                break;
+            unsigned k;
+            for (k = 0; k < pend.len; k++) {
+                uint32_t a = start + k;
+                if (a >= fz.app_base && a < fz.app_base + 8u)
+                    continue;
+                if (fz.flash[a - FLASH_BASE_ADDR] != pend.data[k])
+                    break;
+            }
+            if (k == pend.len)
+                return;
         }
-        if (k == pend.len)
-            return;
     }
     violation("block %u of %u bytes reported written, but the flash does not hold it at any of"
               " %u pointers the host set", pend.block, pend.len, nptrs);
@@ -273,7 +290,7 @@ static void check_written(void)
 /* ---- port.h: memory and flash -------------------------------------------- */
 const uint8_t *port_mem(uint32_t addr)
 {
-    if (addr < FLASH_BASE_ADDR || addr >= fz.flash_end)
+    if (addr < FLASH_BASE_ADDR || addr > fz.flash_end) /* the end: reads nothing */
         violation("port_mem(0x%08x) outside the flash", addr);
     return fz.flash + (addr - FLASH_BASE_ADDR);
 }
@@ -359,6 +376,18 @@ uint32_t port_crc_feed(const uint32_t *words, uint32_t count)
     return crc_state;
 }
 
+/* Time stands still: every end of a session is "right after" its last
+ * block, so the commit path stays reachable for the fuzzer. */
+uint32_t port_ms(void)
+{
+    return 0;
+}
+
+bool port_read_protected(void)
+{
+    return false;
+}
+
 void port_read_unprotect(void)
 {
     if (!CFG_UNPROTECT)
@@ -382,8 +411,11 @@ static void check_upload_data(const uint8_t *src, unsigned len)
 {
     const struct usb_setup *s = &host.setup;
     if (s->wValue == 0) {
-        static const uint8_t cmds[4] = {DFUSE_GET, DFUSE_SET_ADDRESS, DFUSE_ERASE,
-                                        DFUSE_READ_UNPROTECT};
+        static const uint8_t cmds[] = {DFUSE_GET, DFUSE_SET_ADDRESS, DFUSE_ERASE,
+#if CFG_UNPROTECT
+                                       DFUSE_READ_UNPROTECT, /* GET lists it only if built in */
+#endif
+        };
         if (ep.dev_sent + len > sizeof cmds || memcmp(src, cmds + ep.dev_sent, len))
             violation("UPLOAD block 0 answered %u bytes that are not the command list", len);
         return;
@@ -391,10 +423,12 @@ static void check_upload_data(const uint8_t *src, unsigned len)
     if (!CFG_UPLOAD)
         violation("UPLOAD block %u returned %u bytes in an UPLOAD=0 build", s->wValue, len);
     for (unsigned i = 0; i < nptrs; i++) {
-        uint32_t a = ptrs[i] + (uint32_t)(s->wValue - 2u) * DFU_TRANSFER_SIZE + ep.dev_sent;
-        if (a >= FLASH_BASE_ADDR && (uint64_t)a + len <= fz.flash_end &&
-            !memcmp(fz.flash + (a - FLASH_BASE_ADDR), src, len))
-            return;
+        for (unsigned j = 0; j < nxfers; j++) {
+            uint32_t a = ptrs[i] + (uint32_t)(s->wValue - 2u) * xfers[j] + ep.dev_sent;
+            if (a >= FLASH_BASE_ADDR && (uint64_t)a + len <= fz.flash_end &&
+                !memcmp(fz.flash + (a - FLASH_BASE_ADDR), src, len))
+                return;
+        }
     }
     violation("UPLOAD block %u: %u bytes at offset %u are not the flash at any of %u pointers",
               s->wValue, len, ep.dev_sent, nptrs);
@@ -474,7 +508,11 @@ int host_setup(const uint8_t *pkt, unsigned len)
     pend.in_data = false;
     const struct usb_setup *s = &host.setup;
     bool dfu_out = host.valid && s->bmRequestType == 0x21 && s->wIndex == 0;
-    commit_ctx = dfu_out && (s->bRequest == DFU_ABORT || (s->bRequest == DFU_DNLOAD && !s->wLength));
+    commit_ctx = dfu_out && (s->bRequest == DFU_ABORT || s->bRequest == DFU_DETACH ||
+                             (s->bRequest == DFU_DNLOAD && !s->wLength));
+    if (host.valid && (s->bRequest == DFU_DNLOAD || s->bRequest == DFU_UPLOAD) &&
+        (s->bmRequestType & 0x7F) == 0x21 && s->wValue >= 2)
+        add_xfer(s->wLength);
     usbc_on_setup();
     commit_ctx = false;
     bool accepted = !ep.rx_stall;
@@ -649,12 +687,29 @@ void fuzz_begin(uint8_t config)
     armed = commit_ctx = false;
     nptrs = 0;
     add_ptr(fz.app_base);
+    for (unsigned j = 0; j < nxfers; j++)
+        xfer_seen[xfers[j]] = false;
+    nxfers = 0;
     memset(&reached, 0, sizeof reached);
     op_no = 0;
     trace("part %u KiB, APP_BASE 0x%08x, fill %u", fz.kib, fz.app_base, CFG_FILL(config));
     memmap_init(fz.kib, fz.app_base);
     ep_reset();
     usbc_on_reset();
+    /* Every input starts on a fresh chip (RAM zero). The core keeps "an
+     * update was dropped" through resets until CLRSTATUS (dfu.c): clear
+     * it as a host would, so an input never depends on the one before. */
+    if (dfu_state() == dfuERROR) {
+        static const uint8_t clr[8] = {0x21, DFU_CLRSTATUS, 0, 0, 0, 0, 0, 0};
+        uint8_t zlp[EP0_SIZE];
+        tracing = false;
+        host_setup(clr, 8);
+        host_in(zlp);
+        tracing = getenv("FUZZ_TRACE") != 0;
+        ep_reset();
+        if (dfu_state() != dfuIDLE)
+            violation("harness: CLRSTATUS at the start of an input left state %u", dfu_state());
+    }
 }
 
 void fuzz_after_op(void)

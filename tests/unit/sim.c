@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "crc32_soft.h"
+#include "dfu.h"
 #include "dfu_defs.h"
 #include "memmap.h"
 #include "port.h"
@@ -49,6 +50,10 @@ void sim_init(uint32_t flash_kib, uint32_t app_base)
     sim_error = 0;
     memmap_init(flash_kib, app_base);
     usbc_on_reset();
+    /* A fresh chip's RAM is zero; the core keeps "an update was dropped"
+     * through resets (dfu.c) until CLRSTATUS, so clear it as a host would. */
+    if (dfu_state() == dfuERROR)
+        dfu_clrstatus();
 }
 
 uint16_t sim_half(uint32_t addr)
@@ -144,6 +149,11 @@ uint32_t port_crc_feed(const uint32_t *words, uint32_t count)
 {
     ep.crc = crc32_soft(ep.crc, words, count);
     return ep.crc;
+}
+
+uint32_t port_ms(void)
+{
+    return sim.ms;
 }
 
 bool port_read_protected(void)
@@ -377,8 +387,9 @@ static int two_statuses(void)
         return 0x1FF;
     if (st[4] != dfuDNBUSY)
         return st[0] ? st[0] : 0x100 | st[4];
-    if (dfu_getstatus(st) < 0)
-        return 0x1FF;
+    for (int n = 0; st[4] == dfuDNBUSY && n < 1000; n++) /* as dfu-util: until not busy */
+        if (dfu_getstatus(st) < 0)
+            return 0x1FF;
     if (st[4] != dfuDNLOAD_IDLE && st[4] != dfuERROR)
         return 0x100 | st[4];
     return st[0];

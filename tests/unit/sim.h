@@ -22,6 +22,7 @@ struct sim {
     uint16_t stuck_bits;    /* bits that never clear when programming */
     long ops_left;          /* power cut: ops after this many are lost (-1 = none) */
     bool rdp;               /* FLASH_OBR.RDPRT: read-out protection level 1 */
+    uint32_t ms;            /* port_ms(): tests move the clock */
     /* Counters. */
     unsigned erases, programs, unprotects;
     uint32_t last_erase;
@@ -66,8 +67,8 @@ int dfu_clrstatus(void);
 int dfuse_cmd(uint8_t cmd, uint32_t addr, bool with_addr);
 uint32_t poll_ms(const uint8_t st[6]);
 
-/* A command followed by the two GETSTATUS dfu-util sends: the first must
- * say dfuDNBUSY. Returns the final bStatus, or 0x100 | state on a
+/* A command followed by the GETSTATUS dfu-util sends: the first must
+ * say dfuDNBUSY, the others follow while it does. Returns the final bStatus, or 0x100 | state on a
  * protocol surprise. */
 int dfuse_run(uint8_t cmd, uint32_t addr, bool with_addr);
 int dfu_block_run(uint16_t block, const uint8_t *data, uint16_t len);

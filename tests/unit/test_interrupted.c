@@ -137,6 +137,8 @@ TEST(killed_dfu_util_then_bus_reset_never_starts)
     CHECK_EQ(dfu_block_run(2, new_img, 1024), 0);
     CHECK_EQ(dfu_block_run(3, new_img + 1024, 1024), 0);
     sim_bus_reset(); /* unplugged */
+    CHECK_EQ(dfu_abort(), SIM_STALL); /* dfuERROR, errNOTDONE: the update was cut */
+    CHECK_EQ(dfu_clrstatus(), 0);
     CHECK_EQ(dfu_abort(), 0);
     CHECK(reboot(false) != BOOT_APP, "partial image starts");
 }

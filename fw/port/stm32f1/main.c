@@ -49,6 +49,7 @@ int main(void)
     dfu_reset();
     for (;;) {
         watchdog_kick();
+        port_ms(); /* carries DWT_CYCCNT wraps (ticks.c) */
         usb_poll();
         if (dfu_leave_requested())
             leave();
