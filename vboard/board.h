@@ -30,6 +30,26 @@ struct usb_host;
 
 enum vb_board_kind { BOARD_BLUEPILL, BOARD_MAPLE_MINI, BOARD_GENERIC_F103RC, BOARD_OLIMEX_H103 };
 
+/* A board button that also drives BOOT0 (RM0008 3.4 "Boot configuration":
+ * the BOOT pins are latched at reset; BOOT0 = 1, BOOT1 = 0 starts the
+ * system memory, ST's ROM serial bootloader). On the Maple Mini the button
+ * BUT reads on PB8 ("D32") and is wired to BOOT0 as well: held through a
+ * reset it starts the ROM bootloader (field reports: lincomatic.com
+ * "Maple Mini - Serial Programming": "press and hold reset and but, release
+ * reset, and then release but. The board will look dead"; stm32duino.com
+ * t=3820: "but=32 (connected to boot0)"). Its BOOT1 (PB2) is not pulled
+ * down and floats (sparklogic.ru "bricked chinese mini maple"); unless
+ * --pin PB2 says otherwise it is taken as 0. The blue pill and the F103RC
+ * board have BOOT0/BOOT1 jumpers, the H103 a BOOT0 jumper: no button. */
+static inline bool vb_board_boot0_button(enum vb_board_kind b, char *port, unsigned *pin)
+{
+    if (b != BOARD_MAPLE_MINI)
+        return false;
+    *port = 'B';
+    *pin = 8;
+    return true;
+}
+
 struct vb_part {
     const char *name;
     uint32_t flash_size, sram_size, page_size;
@@ -46,6 +66,7 @@ struct vb_opts {
     uint16_t port;
     uint8_t uid[12];
     int pin_level[5][16]; /* -1 = not given on the command line */
+    int boot0;            /* --pin BOOT0=1; -1 = not given (jumper at 0) */
     unsigned trace;       /* VB_TRACE_* bits */
     bool strict, realtime, fast, hw_iwdg, quiet_gpio;
     bool no_hse;     /* --no-hse: no crystal, HSERDY never sets */
@@ -128,6 +149,7 @@ struct vb {
     bool quit;             /* --strict stop or fatal */
     int exit_status;
     bool app_started;
+    bool boot_halt; /* BOOT0 = 1: system memory or SRAM boot, not modelled */
     uint64_t resets;
 
     /* Violations: hashes of those printed once, and the count of all. */

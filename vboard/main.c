@@ -41,7 +41,7 @@ static void usage(FILE *f)
             "                      when absent, used as is when present (FIRMWARE optional)\n"
             "  --port N            USB/IP port on 127.0.0.1 (default 3240, 0 = none)\n"
             "  --uid HEX24         96-bit unique ID, bytes in address order from 0x1FFFF7E8\n"
-            "  --pin PB2=1         input level on a pin (repeatable)\n"
+            "  --pin PB2=1         input level on a pin (repeatable); BOOT0=1 for the BOOT0 pin\n"
             "  --trace LIST        usb,flash,mmio,irq,usbip,cpu,clock (or all)\n"
             "  --strict            stop at the first violation (exit status 3)\n"
             "  --realtime          flash busy times also take wall-clock time\n"
@@ -187,6 +187,7 @@ int main(int argc, char **argv)
     o.port = 3240;
     o.app_base = 0x08002000;
     memset(o.pin_level, -1, sizeof o.pin_level);
+    o.boot0 = -1;
     bool uid_given = false;
     enum { O_USB_ERRORS = 512 }; /* USB host options (usb_host.c) */
     enum { O_PART = 256, O_BOARD, O_FLASH, O_PORT, O_UID, O_PIN, O_TRACE, O_STRICT, O_REALTIME,
@@ -255,9 +256,13 @@ int main(int argc, char **argv)
             char port;
             unsigned pin;
             int level;
+            if (sscanf(optarg, "BOOT0=%d", &level) == 1) {
+                o.boot0 = level != 0;
+                break;
+            }
             if (sscanf(optarg, "P%c%u=%d", &port, &pin, &level) != 3 || port < 'A' || port > 'D' ||
                 pin > 15) {
-                fprintf(stderr, "vboard: --pin wants e.g. PB2=1 (ports A-D)\n");
+                fprintf(stderr, "vboard: --pin wants e.g. PB2=1 (ports A-D) or BOOT0=1\n");
                 return 2;
             }
             o.pin_level[port - 'A'][pin] = level != 0;

@@ -464,6 +464,8 @@ static void sysclk_changed(void *ctx, uint32_t hz)
 }
 
 /* ---- Construction ---------------------------------------------------------- */
+static void latch_boot_pins(struct vb *vb);
+
 struct vb *vb_new(const struct vb_opts *opt)
 {
     struct vb *vb = calloc(1, sizeof *vb);
@@ -531,6 +533,7 @@ struct vb *vb_new(const struct vb_opts *opt)
              opt->flash_time_max ? "max" : "typ");
     rcc_reset(vb->rcc, RCC_RESET_POWER_ON);
     m3_reset(vb->cpu, true);
+    latch_boot_pins(vb);
     return vb;
 }
 
@@ -556,6 +559,23 @@ void vb_free(struct vb *vb)
     dwt_free(vb->dwt);
     free(vb->heap);
     free(vb);
+}
+
+/* RM0008 3.4 "Boot configuration": BOOT0/BOOT1 are latched at every reset
+ * (4th SYSCLK edge). BOOT0 = 0: main flash, what vboard runs. BOOT0 = 1:
+ * system memory (BOOT1 = 0, ST's ROM bootloader) or SRAM (BOOT1 = 1),
+ * neither modelled: say so and run nothing, so user flash never starts. */
+static void latch_boot_pins(struct vb *vb)
+{
+    char port;
+    unsigned pin;
+    int boot0 = vb->opt.boot0 > 0;
+    if (vb->opt.boot0 < 0 && vb_board_boot0_button(vb->opt.board, &port, &pin))
+        boot0 = vb->opt.pin_level[port - 'A'][pin] > 0; /* the button held */
+    vb->boot_halt = boot0;
+    if (boot0)
+        vb_event(vb, "%s boot (BOOT0=1, BOOT1=%d): not modelled, user flash does not run",
+                 vb->opt.pin_level[1][2] > 0 ? "SRAM" : "system memory", vb->opt.pin_level[1][2] > 0);
 }
 
 /* RM0008 7.1.2: a system reset resets everything but the backup domain
@@ -587,6 +607,7 @@ static void do_system_reset(struct vb *vb)
     vb->stall_until_ns = 0;
     vb->app_started = false;
     m3_reset(vb->cpu, false);
+    latch_boot_pins(vb);
 }
 
 /* ---- The main loop ---------------------------------------------------------- */
@@ -665,7 +686,7 @@ int vb_run(struct vb *vb)
         bool stalled = vb->stall_until_ns > vb->now_ns && m3_in_flash(vb->cpu);
         if (stalled && vb->stall_until_ns < next)
             next = vb->stall_until_ns;
-        if (stalled || m3_sleeping(vb->cpu) || m3_locked_up(vb->cpu)) {
+        if (stalled || m3_sleeping(vb->cpu) || m3_locked_up(vb->cpu) || vb->boot_halt) {
             /* Nothing runs until the next event: skip time there. */
             if (next == UINT64_MAX) /* asleep for good: let time pass */
                 next = vb->now_ns + MAX_SLICE_NS * 20;

@@ -7,7 +7,7 @@
 #define BOARD_LED_PORT 'C'
 #define BOARD_LED_PIN 12
 #define BOARD_LED_ACTIVE_LOW 1
-#define BOARD_ENTRY_PORT 'A' /* WKUP button */
+#define BOARD_ENTRY_PORT 'A' /* WAKE-UP button: pressed = high (unverified, see README) */
 #define BOARD_ENTRY_PIN 0
 #define BOARD_ENTRY_ACTIVE_HIGH 1
 #define BOARD_USB_PULLUP_PORT 'C'

@@ -75,10 +75,13 @@ vb_stop valid
 vb_start leave --part f103c8 --quiet-gpio --flash "$WORK/valid.flash" --pin PB2=1
 if vb_wait leave "usb enumerated" 20; then
     vb_mark leave
+    m=${VB_MARK[leave]}
     dfu_q leave -a 0 -s "0x08002000:leave" -D "$APP"
-    # (dfu-util's own imports log "usb enumerated" too: wait for the reset.)
-    if vb_wait leave "reset \(SYSRESETREQ\)" 20 && sleep 0.5 &&
-        vb_since leave | grep -E "usb disconnect|reset \(|usb enumerated" |
+    # (dfu-util's own imports log "usb enumerated" too: wait for the reset,
+    # then for the enumeration after it.)
+    vb_wait leave "reset \(SYSRESETREQ\)" 20 && vb_mark leave && vb_wait leave "usb enumerated" 20
+    VB_MARK[leave]=$m
+    if vb_since leave | grep -E "usb disconnect|reset \(|usb enumerated" |
         sed -n '/usb disconnect\|reset (/,$p' | head -3 | tr '\n' ' ' |
         grep -qE "usb disconnect.*reset \(SYSRESETREQ\).*usb enumerated"; then
         pass leave_disconnects_before_reset
@@ -148,6 +151,73 @@ expect_app unstamped_plausible_image_starts unstamped
 image badsp "$RAW"
 printf '\x00\x00\x00\x08' | dd of="$WORK/badsp.flash" bs=1 seek=$((0x2000)) conv=notrunc status=none
 expect_dfu unstamped_bad_stack_pointer_enters_dfu badsp
+
+# --- each board's own entry (issue 8 item 3). board_image NAME BOARD PART: a
+# flash file with that board's bootloader and its blinky at 0x08002000.
+board_image() {
+    local fw=$B/fw/$2/dfuboot.bin app=$B/app/$2/blinky.stamped.bin
+    need "$fw" "$app"
+    mk_flash "$WORK/$1.flash" "$3" "$fw" && dd if="$app" of="$WORK/$1.flash" bs=1024 seek=8 conv=notrunc status=none
+}
+# BOOT0 (RM0008 3.4): high at reset starts the system memory (ST's ROM
+# bootloader, not modelled): neither the bootloader nor the application runs.
+expect_rom() { # CASE NAME [vboard options]
+    local case=$1 name=$2
+    shift 2
+    vb_start "$name" --quiet-gpio --flash "$WORK/$name.flash" "$@"
+    if vb_wait "$name" "system memory boot" 5 && sleep 1 &&
+        [ "$(vb_count "$name" "app start|usb enumerated")" = 0 ]; then
+        pass "$case"
+    else
+        fail "$case" "expected 'system memory boot' and neither 'app start' nor an enumeration"
+    fi
+    vb_stop "$name"
+}
+expect_rom boot0_high_starts_system_memory valid --part f103c8 --pin BOOT0=1
+
+# generic_f103rc: the BOOT1 jumper (PB2), as on the blue pill.
+board_image rc generic_f103rc f103rc
+expect_app rc_app_starts rc --part f103rc --board generic_f103rc
+expect_dfu rc_pb2_high_enters_dfu rc --part f103rc --board generic_f103rc --pin PB2=1
+# olimex_h103 (F103RB): the WAKE-UP button on PA0, pressed = high.
+board_image h103 olimex_h103 f103cb
+expect_app h103_app_starts h103 --part f103cb --board olimex_h103
+expect_dfu h103_pa0_button_enters_dfu h103 --part f103cb --board olimex_h103 --pin PA0=1
+# maple_mini (F103CB): BUT on PB8 is BOOT0 too. Held through reset: the ROM.
+board_image maple maple_mini f103cb
+expect_rom maple_button_held_starts_rom_bootloader maple --part f103cb --board maple_mini --pin PB8=1
+# A single reset: the application, after the double-reset window it costs.
+vb_start maple --part f103cb --board maple_mini --quiet-gpio --flash "$WORK/maple.flash"
+if vb_wait maple "app start" 10; then
+    t=$(vb_since maple | grep -m1 "app start" | sed -E 's/^\[ *([0-9.]+)\].*/\1/')
+    if awk "BEGIN { exit !($t >= 0.5 && $t < 0.52) }" && [ "$(vb_count maple "usb enumerated")" = 0 ]; then
+        pass "maple_single_reset_starts_app (at $t s: the 0.5 s double-reset window)"
+    else
+        fail maple_single_reset_starts_app "expected 'app start' 0.50..0.52 s after power-on and no enumeration; got $t s"
+    fi
+else
+    fail maple_single_reset_starts_app "no 'app start' within 10 s"
+fi
+vb_stop maple
+# Two resets within the window: DFU mode. The reset button (SIGUSR1) is
+# pressed at once; a loaded machine may deliver it after the window (the
+# log then shows 'app start' first): up to 3 tries.
+for try in 1 2 3; do
+    vb_start maple --part f103cb --board maple_mini --quiet-gpio --flash "$WORK/maple.flash"
+    vb_reset maple
+    vb_wait maple "reset \(reset button\)" 5
+    early=$(vb_since maple | grep -m1 -E "reset \(reset button\)|app start" | grep -c "reset button")
+    [ "$early" = 1 ] && break
+    vb_stop maple
+done
+if [ "$early" != 1 ]; then
+    fail maple_double_reset_enters_dfu "could not press reset inside the 0.5 s window in 3 tries (machine too slow?)"
+elif vb_wait maple "usb enumerated .*0483:df11" 20 && sleep 0.3 && [ "$(vb_count maple "app start")" = 0 ]; then
+    pass "maple_double_reset_enters_dfu (second reset at $(vb_since maple | grep -m1 'reset (reset button)' | sed -E 's/^\[ *([0-9.]+)\].*/\1/') s)"
+else
+    fail maple_double_reset_enters_dfu "expected DFU mode (0483:df11) and no 'app start' after a second reset inside the window"
+fi
+vb_stop maple
 
 # --- no crystal (vboard --no-hse: HSERDY never sets): the bootloader must not
 # hang silently. It gives up after 100 ms, blinks the LED (PC13) every 100 ms

@@ -20,5 +20,5 @@ for hz in 10000000 25000000 4000000 14745600; do # 72/10, >16 MHz, 4 MHz needs x
     elif grep -q "BOARD_HSE_HZ" <<<"$out"; then pass=$((pass + 1)); echo "ok   HSE $hz Hz rejected: $(grep -m1 -o 'error: .*' <<<"$out")"
     else fail=$((fail + 1)); echo "FAIL HSE $hz Hz fails for another reason: $out"; fi
 done
-echo "hse_check: $pass passed, $fail failed"
+echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -37,7 +37,7 @@ bool bkp_take_magic(void)
  * the mark still there. Runs on the 8 MHz HSI of the reset state. */
 bool bkp_double_reset(void)
 {
-    if (!CFG_DOUBLE_RESET)
+    if (!CFG_DOUBLE_RESET && !BOARD_ENTRY_DOUBLE_RESET)
         return false;
     uint32_t saved = clocks_on();
     bool second = (BKP_DR1 & 0xFFFFu) == DFUBOOT_BKP_ARMED;

@@ -26,12 +26,16 @@ static void pin_write(char port, unsigned pin, bool high)
  * (floating input) and the port clock goes back off. */
 bool entry_pin_active(void)
 {
+#ifndef BOARD_ENTRY_PORT
+    return false; /* a board whose only button is BOOT0 (maple_mini.h) */
+#else
     uint32_t saved = RCC_APB2ENR;
     port_clock_on(BOARD_ENTRY_PORT);
     (void)GPIO_IDR(BOARD_ENTRY_PORT); /* first read after the clock starts */
     bool high = GPIO_IDR(BOARD_ENTRY_PORT) >> BOARD_ENTRY_PIN & 1u;
     RCC_APB2ENR = saved;
     return high == (BOARD_ENTRY_ACTIVE_HIGH != 0);
+#endif
 }
 
 void led_set(bool on)

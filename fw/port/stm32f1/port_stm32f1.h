@@ -5,6 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A board without a usable entry pin turns the double reset on. */
+#ifndef BOARD_ENTRY_DOUBLE_RESET
+#define BOARD_ENTRY_DOUBLE_RESET 0
+#endif
+
 /* clock.c */
 void clock_init_72mhz(void); /* no crystal: blinks the LED for ever */
 void delay_ms(uint32_t ms, uint32_t sysclk_hz);
