@@ -741,8 +741,10 @@ void m3_reset(struct cpu *c, bool power_on)
     uc_engine *uc = c->uc;
     if (power_on) /* SRAM content is lost only with the power */
         memset(c->sram, 0, c->sram_size);
-    c->sleeping = c->locked = false;
+    c->sleeping = c->locked = c->stack_no_thumb = false;
     c->fault = NULL;
+    c->next_pc = 0;
+    c->cur_line = UINT32_MAX;
     wreg(uc, UC_ARM_REG_IPSR, 0);
     wreg(uc, UC_ARM_REG_CONTROL, 0);
     wreg(uc, UC_ARM_REG_PRIMASK, 0);

@@ -53,6 +53,12 @@ if has 'HardFault: vector lacks the Thumb bit.*escalated from UsageFault \(not e
     has 'gpio PA1=1' && ! has 'PA2=1'; then ok invstate_vector_escalates_to_hardfault
 else bad invstate_vector_escalates_to_hardfault "want INVSTATE escalated to HardFault, stacked PC = vector, PA1=1"; fi
 
+# A reset vector without the Thumb bit: INVSTATE -> HardFault at reset.
+run --exit-after 0.01 "$FW/resetvec.elf"
+if has 'HardFault: reset vector lacks the Thumb bit' && has 'gpio PA1=1' && ! has 'PA2=1'
+then ok reset_vector_without_thumb_bit_hardfaults
+else bad reset_vector_without_thumb_bit_hardfaults "want INVSTATE escalated to HardFault at reset, PA1=1"; fi
+
 # SHCSR.USGFAULTENA/BUSFAULTENA: the UsageFault and BusFault handlers run.
 run --exit-after 0.01 "$FW/faultena.elf"
 if has 'UsageFault: undefined instruction' && has 'BusFault: access to unmapped' && has 'gpio PA3=1' &&
