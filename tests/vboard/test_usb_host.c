@@ -528,6 +528,41 @@ TEST(transactions_take_bus_time)
     CHECK_EQ(bad, 0);
 }
 
+
+/* While the device is not ready: after each NAK the next two transactions
+ * are lost (NAK, lost, lost, NAK, lost, lost, ...). */
+static int alternate_losses, to_lose;
+static void lose_after_nak(void *ctx, const struct usb_tap_event *e)
+{
+    on_tap(ctx, e);
+    if (e->kind == USB_TAP_SOF)
+        return;
+    if (e->kind == USB_TAP_IN && e->hs == USB_HS_NAK)
+        to_lose = 2;
+    else if (e->lost)
+        alternate_losses++, to_lose--;
+    usb_host_set_errors(h, to_lose > 0 ? 1.0 : 0, 1);
+}
+
+TEST(three_strikes_means_three_in_a_row)
+{
+    /* Three strikes are three consecutive errors: a NAK is a valid answer
+     * and starts the count again (EHCI reloads Cerr on a transaction that
+     * "completes without an error"). NAK, lost, lost, NAK, ... then the
+     * data: four or more losses, never three in a row; the transfer
+     * succeeds. */
+    boot_tapped(64, "S");
+    run_ns(600 * MS);
+    memcpy(fw.stored, "abc", 3);
+    fw.stored_len = 3;
+    alternate_losses = to_lose = 0;
+    usb_host_set_tap(h, lose_after_nak, NULL);
+    CHECK_EQ(control(0xC0, 0x46, 0, 64, NULL), 0);
+    usb_host_set_tap(h, on_tap, NULL);
+    CHECK(alternate_losses >= 4, "%d losses between NAKs", alternate_losses);
+    CHECK_EQ(xfer.actual, 3);
+}
+
 /* ---- Noisy cable ------------------------------------------------------------ */
 
 static int lost_taps(int from)
