@@ -61,6 +61,7 @@ struct usbi_transfer {
     uint8_t *data;               /* where IN data lands */
     enum libusb_transfer_status reason; /* what an unlink ends as */
     int64_t deadline, unlink_deadline;  /* net_now_ms(), -1 none */
+    int claim_errno;             /* CMD_VB_CLAIM: the server's answer (errno) */
 } __attribute__((aligned(16)));
 
 struct libusb_device {
@@ -95,6 +96,11 @@ struct libusb_transfer *usbi_transfer_of(struct usbi_transfer *it);
 void usbi_handle_dead(struct libusb_device_handle *h);
 /* libusb_close: its flying transfers end CANCELLED (callbacks run now). */
 void usbi_handle_closing(struct libusb_device_handle *h);
+/* vboard's interface claim (on 1) or release (on 0) of interface
+ * t->endpoint, sent on t->dev_handle's connection; completes like a
+ * transfer, usbi_claim_errno then tells the server's answer. */
+int usbi_submit_claim(struct libusb_transfer *t, int on);
+int usbi_claim_errno(struct libusb_transfer *t);
 
 /* io.c */
 /* A control transfer on h, waited for (libusb_control_transfer without the

@@ -13,14 +13,15 @@
 
 static void LIBUSB_CALL sync_done(struct libusb_transfer *t) { *(int *)t->user_data = 1; }
 
-/* Submits t and handles events until it completes; the libusb error code
- * of its status (0 when completed). */
-static int sync_wait(struct libusb_transfer *t)
+/* Submits t (claim: as vboard's interface claim, 1 release, 2 claim) and
+ * handles events until it completes; the libusb error code of its status
+ * (0 when completed). */
+static int sync_run(struct libusb_transfer *t, int claim)
 {
     int completed = 0;
     t->callback = sync_done;
     t->user_data = &completed;
-    int r = libusb_submit_transfer(t);
+    int r = claim ? usbi_submit_claim(t, claim == 2) : libusb_submit_transfer(t);
     if (r < 0)
         return r;
     libusb_context *ctx = t->dev_handle->dev->ctx;
@@ -42,6 +43,27 @@ static int sync_wait(struct libusb_transfer *t)
     case LIBUSB_TRANSFER_OVERFLOW: return LIBUSB_ERROR_OVERFLOW;
     default: return LIBUSB_ERROR_IO;
     }
+}
+
+static int sync_wait(struct libusb_transfer *t) { return sync_run(t, 0); }
+
+/* vboard (host opens): the server keeps the claims, so that two programs
+ * cannot both hold an interface, as usbfs has it (EBUSY). */
+static int server_claim(libusb_device_handle *h, int n, int on)
+{
+    if (h->dev->ctx->server_ext[h->dev->server] != SERVER_EXT_YES)
+        return 0; /* a plain USB/IP importer owns the whole device anyway */
+    struct libusb_transfer *t = libusb_alloc_transfer(0);
+    if (!t)
+        return LIBUSB_ERROR_NO_MEM;
+    t->dev_handle = h;
+    t->endpoint = (unsigned char)n;
+    t->timeout = STD_TIMEOUT_MS;
+    int r = sync_run(t, on ? 2 : 1);
+    if (r == LIBUSB_ERROR_IO) /* libusb's op_claim_interface mapping */
+        r = usbi_claim_errno(t) == EBUSY ? LIBUSB_ERROR_BUSY : LIBUSB_ERROR_OTHER;
+    libusb_free_transfer(t);
+    return r;
 }
 
 int usbi_control(struct libusb_device_handle *h, const uint8_t setup[8], uint8_t *data,
@@ -155,6 +177,11 @@ API int libusb_claim_interface(libusb_device_handle *h, int n)
         return LIBUSB_ERROR_NOT_FOUND;
     if (h->conn.fd < 0)
         return LIBUSB_ERROR_NO_DEVICE;
+    if (h->claimed & 1u << n)
+        return 0; /* libusb: claiming twice is fine */
+    int r = server_claim(h, n, 1);
+    if (r < 0)
+        return r;
     h->claimed |= 1u << n;
     return 0;
 }
@@ -166,7 +193,8 @@ API int libusb_release_interface(libusb_device_handle *h, int n)
     if (!(h->claimed & 1u << n))
         return LIBUSB_ERROR_NOT_FOUND;
     h->claimed &= ~(1u << n);
-    return 0;
+    int r = server_claim(h, n, 0);
+    return r == LIBUSB_ERROR_NO_DEVICE ? r : 0;
 }
 
 API int libusb_set_interface_alt_setting(libusb_device_handle *h, int n, int alt)

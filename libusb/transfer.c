@@ -36,6 +36,8 @@
 #define CMD_UNLINK 2
 #define RET_SUBMIT 3
 #define RET_UNLINK 4
+#define CMD_VB_CLAIM 0x80A3 /* vboard: claim/release an interface (usbip_server.c) */
+#define RET_VB_CLAIM 0x00A3
 #define HDR 48
 #define URB_DIR_IN 0x0200 /* what Linux vhci puts in transfer_flags for IN */
 #define REST_MS 5000      /* once a reply has started, the rest must follow */
@@ -247,7 +249,9 @@ static void debug_bytes(const char *what, const uint8_t *p, int n)
         fprintf(stderr, " ...");
 }
 
-API int libusb_submit_transfer(struct libusb_transfer *t)
+/* A transfer, or (claim = 1 release, 2 claim) vboard's CMD_VB_CLAIM of
+ * interface t->endpoint, which travels and completes like one. */
+static int submit(struct libusb_transfer *t, int claim)
 {
     struct usbi_transfer *it = itransfer(t);
     struct libusb_device_handle *h = t->dev_handle;
@@ -259,7 +263,12 @@ API int libusb_submit_transfer(struct libusb_transfer *t)
     uint8_t ep;
     int len;
     uint8_t *data;
-    switch (t->type) {
+    switch (claim ? -1 : t->type) {
+    case -1:
+        ep = t->endpoint; /* the interface number */
+        len = 0;
+        data = NULL;
+        break;
     case LIBUSB_TRANSFER_TYPE_CONTROL:
         if (t->length < (int)LIBUSB_CONTROL_SETUP_SIZE || !t->buffer)
             return LIBUSB_ERROR_INVALID_PARAM;
@@ -287,13 +296,21 @@ API int libusb_submit_transfer(struct libusb_transfer *t)
     int in = (ep & 0x80) != 0, epnum = ep & 0x0F;
     uint32_t seq = ++c->seqnum;
     uint8_t hd[HDR];
-    header(hd, CMD_SUBMIT, c, seq, in, epnum);
-    put_be32(hd + 20, in ? URB_DIR_IN : 0);
-    put_be32(hd + 24, (uint32_t)len);
-    put_be32(hd + 32, 0xFFFFFFFF); /* not isochronous */
+    if (claim) {
+        in = 0;
+        header(hd, CMD_VB_CLAIM, c, seq, claim == 2, ep);
+    } else {
+        header(hd, CMD_SUBMIT, c, seq, in, epnum);
+        put_be32(hd + 20, in ? URB_DIR_IN : 0);
+        put_be32(hd + 24, (uint32_t)len);
+        put_be32(hd + 32, 0xFFFFFFFF); /* not isochronous */
+    }
     if (setup)
         memcpy(hd + 40, setup, 8);
-    if (c->debug) {
+    if (c->debug && claim) {
+        fprintf(stderr, "libusb-usbip: CMD_VB_CLAIM seq=%u interface %d %s\n", seq, ep,
+                claim == 2 ? "claim" : "release");
+    } else if (c->debug) {
         fprintf(stderr, "libusb-usbip: CMD_SUBMIT seq=%u ep=%d %s len=%d", seq, epnum,
                 in ? "IN" : "OUT", len);
         if (setup)
@@ -319,6 +336,12 @@ API int libusb_submit_transfer(struct libusb_transfer *t)
     }
     return 0;
 }
+
+API int libusb_submit_transfer(struct libusb_transfer *t) { return submit(t, 0); }
+
+int usbi_submit_claim(struct libusb_transfer *t, int on) { return submit(t, on ? 2 : 1); }
+
+int usbi_claim_errno(struct libusb_transfer *t) { return itransfer(t)->claim_errno; }
 
 /* Sends CMD_UNLINK for a flying transfer; it completes with `reason` when
  * the server confirms (or UNLINK_MS later). */
@@ -408,6 +431,16 @@ static int read_one(struct libusb_context *ctx, struct libusb_device_handle *h)
             if (status == 0)
                 stale_add(c, it->seq, it->in);
             complete(it, it->reason, 0);
+        }
+        return 0;
+    }
+    if (cmd == RET_VB_CLAIM) {
+        struct usbi_transfer *it = find(ctx, h, seq, 0);
+        if (c->debug)
+            fprintf(stderr, "libusb-usbip: RET_VB_CLAIM seq=%u status=%d\n", seq, status);
+        if (it) {
+            it->claim_errno = -status;
+            complete(it, status ? LIBUSB_TRANSFER_ERROR : LIBUSB_TRANSFER_COMPLETED, 0);
         }
         return 0;
     }

@@ -21,6 +21,11 @@
  *   OP_REQ_HOSTRESET a port reset and re-enumeration at the same address,
  *                    as Linux usb_reset_device (USBDEVFS_RESET); the reply
  *                    comes once it is done or failed.
+ *   On a host open's connection, besides CMD_SUBMIT / CMD_UNLINK:
+ *   CMD_VB_CLAIM     claim (direction 1) or release (0) interface number
+ *                    `ep`, answered by RET_VB_CLAIM with status 0 or -EBUSY
+ *                    when another host open holds it (usbfs claimintf:
+ *                    one owner per interface); a close releases its claims.
  *   An import is refused while host opens exist, and a host open while the
  *   device is imported: usbip-host holds the device exclusively.
  *   The request layout is OP_REQ_IMPORT's (version, code, status, busid[32]).
@@ -63,6 +68,8 @@
 #define HOSTRESET_OK 0
 #define HOSTRESET_FAILED 1  /* no device, imported, or enumeration failed */
 #define HOSTRESET_CHANGED 2 /* it came back as another device (new descriptors) */
+#define CMD_VB_CLAIM 0x80A3 /* vboard: claim/release an interface (host opens) */
+#define RET_VB_CLAIM 0x00A3
 #define CMD_SUBMIT 1
 #define CMD_UNLINK 2
 #define RET_SUBMIT 3
@@ -91,6 +98,7 @@ struct conn {
     enum conn_mode mode;
     bool close_after_flush;
     uint8_t reset_dev[18]; /* C_RESETTING: the device descriptor before */
+    uint32_t claimed;      /* C_HOSTOPEN: interfaces it claimed, bit per number */
     uint8_t *in;
     size_t in_len;
     uint8_t *out;
@@ -476,11 +484,37 @@ static void cmd_unlink(struct usbip_server *s, struct conn *c, const uint8_t *p)
     conn_send(c, h, HDR);
 }
 
+static void cmd_claim(struct usbip_server *s, struct conn *c, const uint8_t *p)
+{
+    uint32_t seqnum = get_be32(p + 4), claim = get_be32(p + 0x0C), ifnum = get_be32(p + 0x10);
+    int32_t status = 0;
+    if (ifnum >= 32) {
+        status = -EINVAL;
+    } else if (claim) {
+        for (int i = 0; i < MAX_CONNS; i++)
+            if (&s->conns[i] != c && s->conns[i].fd >= 0 && s->conns[i].mode == C_HOSTOPEN &&
+                (s->conns[i].claimed >> ifnum & 1))
+                status = -EBUSY;
+        if (!status)
+            c->claimed |= 1u << ifnum;
+    } else {
+        c->claimed &= ~(1u << ifnum);
+    }
+    vb_trace(s->vb, "usbip", "%s interface %u -> %d", claim ? "claim" : "release", ifnum, status);
+    uint8_t h[HDR];
+    ret_header(h, RET_VB_CLAIM, seqnum, status);
+    conn_send(c, h, HDR);
+}
+
 static long handle_urb(struct usbip_server *s, struct conn *c)
 {
     if (c->in_len < HDR)
         return 0;
     uint32_t cmd = get_be32(c->in);
+    if (cmd == CMD_VB_CLAIM && c->mode == C_HOSTOPEN) {
+        cmd_claim(s, c, c->in);
+        return HDR;
+    }
     if (cmd == CMD_UNLINK) {
         cmd_unlink(s, c, c->in);
         return HDR;

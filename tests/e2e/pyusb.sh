@@ -2,8 +2,9 @@
 # pyusb.sh - Debian's pyusb (python3-usb 1.2.1) through the USB/IP libusb
 # (issue 9 item 4): it loads the library (it binds the asynchronous transfer
 # API at load), lists the bootloader, reads its strings and DFU functional
-# descriptor, GETSTATUS, and a DfuSe UPLOAD equals what dfu-util downloaded.
-# The checks are in tests/e2e/pyusb_dfu.py.
+# descriptor, GETSTATUS, and a DfuSe UPLOAD equals what dfu-util downloaded;
+# while pyusb holds the DFU interface, dfu-util cannot claim it. The checks
+# are in tests/e2e/pyusb_dfu.py.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -51,6 +52,30 @@ if grep -q "wTransferSize 1024 bcdDFUVersion 011a" "$DFU_OUT"; then
     pass "pyusb_functional_descriptor_fields (wTransferSize 1024, bcdDFUVersion 011a)"
 else
     fail pyusb_functional_descriptor_fields "expected 'wTransferSize 1024 bcdDFUVersion 011a' (fw/core's DFU functional descriptor)"$'\n'"$(show_out)"
+fi
+# Two programs, one interface: while pyusb holds interface 0, dfu-util
+# cannot claim it (usbfs: one owner per interface, EBUSY), and succeeds once
+# pyusb let go. Neither causes a bus reset.
+vb_mark board
+HOLD=$WORK/hold.out
+LIBUSB_USBIP_SERVERS=127.0.0.1:${VB_PORT[board]} LIBUSB_SO=$B/host/libusb-1.0.so.0 \
+    timeout 60 "$PYTHON" "$ROOT/tests/e2e/pyusb_dfu.py" hold 4 >"$HOLD" 2>&1 &
+HPID=$!
+for _ in $(seq 100); do grep -q claimed "$HOLD" && break; sleep 0.05; done
+rc=0
+dfu_q board -a 0 -s 0x08002000:16 -U "$WORK/busy.bin" || rc=$?
+if grep -q claimed "$HOLD" && [ $rc != 0 ] && grep -q "Cannot claim interface" "$DFU_OUT"; then
+    pass "second_program_cannot_claim ($(grep -m1 "Cannot claim" "$DFU_OUT" | sed "s/^dfu-util: //"))"
+else
+    fail second_program_cannot_claim "expected dfu-util to fail to claim interface 0 while pyusb holds it; hold: '$(cat "$HOLD")', dfu-util exit $rc"$'\n'"$(show_out)"
+fi
+wait $HPID
+rm -f "$WORK/busy.bin"
+if dfu_q board -a 0 -s 0x08002000:700 -U "$WORK/busy.bin" && cmp -s "$DATA" "$WORK/busy.bin" &&
+    [ "$(vb_count board 'usb reset$')" = 0 ]; then
+    pass "claim_free_after_release (upload equal, 0 bus resets)"
+else
+    fail claim_free_after_release "expected the upload to succeed once pyusb released the interface, and no bus reset; $(vb_count board 'usb reset$') resets"$'\n'"$(show_out)"
 fi
 vb_stop board
 finish

@@ -11,9 +11,11 @@ and exits non-zero.
   upload ADDR FILE     DfuSe: set the address pointer, UPLOAD len(FILE)
                        bytes as block 2, compare with FILE
   reset                libusb_reset_device (Device.reset())
+  hold SECONDS         claim interface 0, say so, keep it that long
 """
 import os
 import sys
+import time
 
 import usb.backend.libusb1
 import usb.core
@@ -126,6 +128,11 @@ def main():
     elif what == "reset":
         dev.reset()
         print("ok   reset")
+    elif what == "hold":
+        usb.util.claim_interface(dev, 0)
+        print("ok   claimed interface 0", flush=True)
+        time.sleep(float(sys.argv[2]))
+        usb.util.release_interface(dev, 0)
     else:
         fail("unknown check %s" % what)
     usb.util.dispose_resources(dev)

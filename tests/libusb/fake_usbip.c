@@ -228,8 +228,30 @@ static int send_ret_submit(int fd, uint32_t seq, int status, const uint8_t *data
     return in && len > 0 ? write_all(fd, data, (size_t)len) : 0;
 }
 
-/* The URB phase of an imported connection; returns when it ends. */
-static void serve_urbs(struct fake_usbip *f, int fd)
+/* vboard's CMD_VB_CLAIM (host opens only): one owner per interface. */
+static int claim_cmd(struct fake_usbip *f, int fd, const uint8_t *h)
+{
+    uint32_t seq = rd32(h + 4), on = rd32(h + 12), ifnum = rd32(h + 16);
+    int st = 0;
+    pthread_mutex_lock(&f->mu);
+    f->claims++;
+    if (ifnum >= 32)
+        st = -22; /* -EINVAL */
+    else if (on && f->claim_fd[ifnum] >= 0 && f->claim_fd[ifnum] != fd)
+        st = -16; /* -EBUSY */
+    else
+        f->claim_fd[ifnum] = on ? fd : -1;
+    pthread_mutex_unlock(&f->mu);
+    uint8_t u[48] = {0};
+    be32(u, 0x00A3);
+    be32(u + 4, seq);
+    be32(u + 20, (uint32_t)st);
+    return write_all(fd, u, 48);
+}
+
+/* The URB phase of an imported (or host-opened) connection; returns when
+ * it ends. */
+static void serve_urbs(struct fake_usbip *f, int fd, int host)
 {
     struct pending p = {0};
     struct dfu_state dfu = {.state = 2};
@@ -274,6 +296,11 @@ static void serve_urbs(struct fake_usbip *f, int fd)
             be32(u + 4, seq);
             be32(u + 20, hit ? (uint32_t)-104 /* -ECONNRESET */ : 0);
             if (write_all(fd, u, 48))
+                return;
+            continue;
+        }
+        if (cmd == 0x80A3 && host) {
+            if (claim_cmd(f, fd, h))
                 return;
             continue;
         }
@@ -410,9 +437,12 @@ static void *conn_main(void *arg)
             goto out;
         }
         if (write_all(a.fd, rep, 8 + 0x138) == 0)
-            serve_urbs(f, a.fd);
+            serve_urbs(f, a.fd, host);
         if (host) { /* a local program's close: nothing happens to the device */
             pthread_mutex_lock(&f->mu);
+            for (int i = 0; i < 32; i++) /* its claims go with it */
+                if (f->claim_fd[i] == a.fd)
+                    f->claim_fd[i] = -1;
             f->host_open_now--;
             pthread_mutex_unlock(&f->mu);
             goto out;
@@ -493,7 +523,9 @@ void fake_usbip_reset_knobs(struct fake_usbip *f)
     f->delay_ms = f->absent_ms = f->busy_ms = 0;
     f->gone_after_close = f->change_after_close = f->no_bos = f->unlink_mode = 0;
     f->imports = f->refused = f->closes = f->submits = f->unlinks = f->devlists = 0;
-    f->hostdescs = f->hostopens = f->hostresets = 0;
+    f->hostdescs = f->hostopens = f->hostresets = f->claims = 0;
+    for (int i = 0; i < 32; i++)
+        f->claim_fd[i] = -1;
     f->host_ops = 1;
     f->reset_ms = 50;
     f->changed = f->gone = 0;

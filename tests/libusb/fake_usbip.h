@@ -42,7 +42,7 @@ struct fake_usbip {
                                and change_after_close apply to it too */
     /* counters */
     int imports, refused, closes, submits, unlinks, devlists;
-    int hostdescs, hostopens, hostresets;
+    int hostdescs, hostopens, hostresets, claims;
     int host_open_now;      /* host opens connected now */
     int imported;           /* an importer is connected now */
     uint8_t last_setup[8];
@@ -55,6 +55,7 @@ struct fake_usbip {
     pthread_mutex_t mu;
     int live;               /* connection threads running (detached) */
     int conn_fd[64];        /* their sockets, -1 for a free slot */
+    int claim_fd[32];       /* host open owning each interface, -1 none */
 };
 
 /* Starts a server on an ephemeral port; NULL on failure. */

@@ -801,6 +801,37 @@ static void LIBUSB_CALL fd_removed(int fd, void *u)
     fds_removed += fd == last_fd;
 }
 
+TEST(claims_are_exclusive_between_handles)
+{
+    /* As usbfs has it: an interface claimed through one handle is BUSY for
+     * another until released or closed (vboard keeps the claims). */
+    libusb_context *ctx = ctx_on(0);
+    libusb_device **list;
+    CHECK_EQ(libusb_get_device_list(ctx, &list), 1);
+    libusb_device_handle *a = NULL, *b = NULL;
+    libusb_open(list[0], &a);
+    libusb_open(list[0], &b);
+    libusb_free_device_list(list, 1);
+    if (a && b) {
+        CHECK_EQ(libusb_claim_interface(a, 0), 0);
+        CHECK_EQ(libusb_claim_interface(a, 0), 0); /* twice on one handle: fine */
+        CHECK_EQ(libusb_claim_interface(b, 0), LIBUSB_ERROR_BUSY);
+        CHECK_EQ(libusb_release_interface(a, 0), 0);
+        CHECK_EQ(libusb_claim_interface(b, 0), 0);
+        libusb_close(b);
+        long long end = ms_now() + 1000;
+        int r;
+        while ((r = libusb_claim_interface(a, 0)) == LIBUSB_ERROR_BUSY && ms_now() < end)
+            usleep(10000); /* the server sees b's close a moment later */
+        CHECK_EQ(r, 0);
+        /* sent: a claim, b's refused one, a release, b claim, a claim
+         * (a's second claim is local; b's close releases on the server) */
+        CHECK_EQ(srv->claims, 5);
+    }
+    libusb_close(a);
+    libusb_exit(ctx);
+}
+
 TEST(pollfd_notifiers_follow_open_and_close)
 {
     libusb_context *ctx = ctx_on(0);

@@ -469,6 +469,41 @@ TEST(host_opens_share_the_device_and_close_without_reset)
     close(fd);
 }
 
+/* vboard's CMD_VB_CLAIM on a host open: the RET_VB_CLAIM status. */
+static int32_t claim(int fd, uint32_t seq, uint32_t ifnum, int on)
+{
+    uint8_t hdr[48] = {0};
+    put32(hdr, 0x80A3);
+    put32(hdr + 4, seq);
+    put32(hdr + 0x0C, (uint32_t)on);
+    put32(hdr + 0x10, ifnum);
+    CHECK_EQ(send(fd, hdr, 48, 0), 48);
+    struct reply r;
+    if (!reply(fd, &r, false) || r.cmd != 0x00A3 || r.seq != seq)
+        return 99;
+    return r.status;
+}
+
+TEST(host_open_claims_are_exclusive_per_interface)
+{
+    /* Linux usbfs (devio.c claimintf): an interface has one owner; another
+     * file claiming it gets EBUSY until the owner releases it or closes. */
+    boot();
+    run_ns(500 * MS);
+    int a = host_open("1-1"), b = host_open("1-1");
+    CHECK_EQ(claim(a, 1, 0, 1), 0);
+    CHECK_EQ(claim(b, 1, 0, 1), -EBUSY);
+    CHECK_EQ(claim(b, 2, 1, 1), 0); /* another interface number is free */
+    CHECK_EQ(claim(a, 2, 0, 0), 0);
+    CHECK_EQ(claim(b, 3, 0, 1), 0);
+    CHECK_EQ(claim(a, 3, 0, 1), -EBUSY);
+    close(b);
+    settle();
+    CHECK_EQ(claim(a, 4, 0, 1), 0); /* the close released b's claims */
+    CHECK_EQ(claim(a, 5, 32, 1), -EINVAL);
+    close(a);
+}
+
 static uint32_t host_reset(const char *busid)
 {
     int fd = client();
