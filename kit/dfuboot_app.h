@@ -7,6 +7,7 @@
  *   ...
  *   dfuboot_reboot_to_bootloader();   // does not return
  *   dfuboot_detach_and_reboot(72000000u); // after a USB DFU_DETACH (below)
+ *   dfuboot_serial_string(buf);           // the bootloader's USB serial
  *
  * How it works (common/dfuboot_abi.h in the dfuboot repository): the
  * application writes 0x4446 ("DF") into backup register BKP_DR1 and asks for
@@ -56,6 +57,24 @@ static inline void dfuboot_reboot_to_bootloader(void)
     __asm volatile("dsb" ::: "memory");
     for (;;) {
     }
+}
+
+/*
+ * The bootloader's USB serial number: the 96-bit unique ID (RM0008 30.2, at
+ * 0x1FFFF7E8) as 24 upper-case hex digits, byte at the lowest address first,
+ * high nibble first. Give an application's USB device the same serial, and
+ * `dfu-util -S SERIAL` finds the board before and after the detach.
+ */
+#define DFUBOOT_APP_U_ID 0x1FFFF7E8u
+
+static inline void dfuboot_serial_string(char out[25])
+{
+    const volatile uint8_t *const uid = (const volatile uint8_t *)DFUBOOT_APP_U_ID;
+    for (unsigned i = 0; i < 24; i++) {
+        unsigned nibble = (uid[i / 2] >> (i & 1u ? 0 : 4)) & 15u;
+        out[i] = (char)(nibble < 10 ? '0' + nibble : 'A' - 10 + nibble);
+    }
+    out[24] = 0;
 }
 
 /*

@@ -3,14 +3,14 @@
  * configuration with one interface, the DFU runtime interface (class 0xFE,
  * subclass 1, protocol 1) and its DFU functional descriptor.
  *
- * The serial number is the bootloader's: the chip's 96-bit unique ID as 24
- * upper-case hex digits, byte at the lowest address first, high nibble first
- * (fw/core/descriptors.c serial_string()). dfu-util -S SERIAL then matches
- * the board before and after the detach.
+ * The serial number is the bootloader's, from the kit (dfuboot_app.h
+ * dfuboot_serial_string(): the chip's 96-bit unique ID as 24 upper-case hex
+ * digits, as fw/core/descriptors.c formats it). dfu-util -S SERIAL then
+ * matches the board before and after the detach.
  */
 #include "config.h"
 #include "descriptors.h"
-#include "port.h"
+#include "dfuboot_app.h"
 #include "runtime.h"
 
 #define LO(x) ((uint8_t)((x) & 0xFF))
@@ -58,17 +58,6 @@ static void reply_ascii(const char *s)
     usbc_reply(usbc_buf, usbc_buf[0]);
 }
 
-static void serial_string(char out[25])
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const uint8_t *uid = port_unique_id();
-    for (unsigned i = 0; i < 12; i++) {
-        out[2 * i] = hex[uid[i] >> 4];
-        out[2 * i + 1] = hex[uid[i] & 15];
-    }
-    out[24] = 0;
-}
-
 static bool reply_string(uint8_t index)
 {
     static const uint8_t langid[4] = {4, DT_STRING, LO(0x0409), HI(0x0409)};
@@ -84,7 +73,7 @@ static bool reply_string(uint8_t index)
         reply_ascii("dfuboot runtime demo v" XSTR(RUNTIME_VERSION));
         return true;
     case STR_SERIAL:
-        serial_string(serial);
+        dfuboot_serial_string(serial);
         reply_ascii(serial);
         return true;
     case STR_INTERFACE:
