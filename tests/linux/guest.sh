@@ -5,13 +5,16 @@
 #                                  (downloaded once, cached; the -cloud-amd64
 #                                  flavour has no USB, so not that one)
 #   build/linux/vmlinuz            its kernel
-#   build/linux/initramfs.cpio.gz  busybox, usbip, dfu-util, lsusb, the real
+#   build/linux/base.cpio.gz       busybox, usbip, dfu-util, lsusb, the real
 #                                  libusb-1.0 with their libraries, the
 #                                  virtio-net and USB/IP modules, the guest
 #                                  scripts, python3 + pyusb (when
-#                                  LINUX_PYTHON=1, the default), and every
-#                                  file of the directory given as $1 (test
-#                                  images), under /data
+#                                  LINUX_PYTHON=1, the default); rebuilt only
+#                                  when its inputs change (base.stamp)
+#   build/linux/initramfs.cpio.gz  the base followed by a second archive
+#                                  with every file of DATA_DIR (test images)
+#                                  under /data (Linux unpacks concatenated
+#                                  archives in turn)
 # Usage: tests/linux/guest.sh DATA_DIR
 # Nothing binary is committed: everything comes from the host's packages.
 set -euo pipefail
@@ -48,8 +51,21 @@ kver=$(ls "$kdir/lib/modules" | head -1)
 cp "$kdir/boot/vmlinuz-$kver" "$OUT/vmlinuz"
 echo "$pkg $kver" >"$OUT/kernel.txt"
 
-# ---- the root file system -------------------------------------------------------
+# ---- the base root file system (cached) -----------------------------------------
+# Its inputs: this script, the guest's scripts, the kernel, and the versions
+# of the packages whose files it copies.
+stamp=$( (cat "$0" "$ROOT/tests/linux/init" "$ROOT/tests/linux/guest-bin/"*
+    echo "$pkg ${LINUX_PYTHON:-1}"
+    dpkg-query -W busybox-static usbip dfu-util usbutils libusb-1.0-0 libc6 libudev1 \
+        python3.11-minimal libpython3.11-stdlib python3-usb 2>/dev/null) | sha256sum | cut -c1-16)
+if [ -s "$OUT/base.cpio.gz" ] && [ "$(cat "$OUT/base.stamp" 2>/dev/null)" = "$stamp" ]; then
+    build_base=0
+else
+    build_base=1
+fi
 R=$OUT/root
+[ $build_base = 1 ] || R=$OUT/root.unused
+if [ $build_base = 1 ]; then
 rm -rf "$R"
 mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,etc,lib/modules,usr/share/misc,data,root}
 cp /bin/busybox "$R/bin/busybox" # /init makes the applet links
@@ -147,8 +163,18 @@ fi
 cp "$ROOT/tests/linux/init" "$R/init"
 cp "$ROOT/tests/linux/guest-bin/"* "$R/bin/"
 chmod +x "$R/init" "$R/bin/"*
-cp -r "$DATA"/. "$R/data/"
 
-(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$OUT/initramfs.cpio.gz.tmp"
+(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$OUT/base.cpio.gz.tmp"
+mv "$OUT/base.cpio.gz.tmp" "$OUT/base.cpio.gz"
+echo "$stamp" >"$OUT/base.stamp"
+fi
+
+# ---- the test data (every run) -------------------------------------------------------
+D=$OUT/data-root
+rm -rf "$D"
+mkdir -p "$D/data"
+cp -r "$DATA"/. "$D/data/"
+(cd "$D" && find data | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$OUT/data.cpio.gz"
+cat "$OUT/base.cpio.gz" "$OUT/data.cpio.gz" >"$OUT/initramfs.cpio.gz.tmp"
 mv "$OUT/initramfs.cpio.gz.tmp" "$OUT/initramfs.cpio.gz"
-echo "guest.sh: $pkg ($kver), initramfs $(($(stat -c %s "$OUT/initramfs.cpio.gz") / 1024)) KiB"
+echo "guest.sh: $pkg ($kver), initramfs $(($(stat -c %s "$OUT/initramfs.cpio.gz") / 1024)) KiB$([ $build_base = 1 ] && echo ", base rebuilt" || echo ", base cached")"
