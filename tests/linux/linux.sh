@@ -234,7 +234,7 @@ kill_mid_download() {
     vb_reset b1
     sleep 3
     if [ "$(vb_count b1 "app start")" != 0 ]; then
-        why=${why:-"the partial image started after the reset ($(vb_since b1 | grep -m1 -E 'app start'); $(vb_since b1 | grep -m1 -E 'HardFault|LOCKUP'))"}
+        why=${why:-"the partial image started after the reset: $(vb_since b1 | grep -m1 -E 'app start')$(vb_since b1 | grep -m1 -E 'HardFault|LOCKUP' | sed 's/^/, then /')"}
     elif ! vb_wait b1 "usb enumerated .*0483:df11" 5; then
         why=${why:-"no DFU enumeration after the reset"}
     fi
