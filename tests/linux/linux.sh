@@ -15,10 +15,11 @@
 #   dfu-util killed mid-download of an unstamped image, then a second client
 #   on the same connection (no bus reset, as on a native host): dfu-util,
 #   and pyusb in pydfu's order (SET_CONFIGURATION, GETSTATUS, ABORT); after
-#   a reset the partial image must not start;
+#   a reset the partial image must not start; power cut (vboard SIGKILLed)
+#   mid-download, then power-up on the same flash: DFU mode, attach again;
 #   the guest's dmesg has no error or warning beyond tests/linux/dmesg-allow.
 # LINUX_FW=file runs it against another bootloader binary (e.g. a broken one:
-# the suite must fail). `--core` runs the subset without the killed-download cases.
+# the suite must fail). `--core` runs the subset without the killed-download and power-cut cases.
 set -u
 # shellcheck source=tests/linux/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -249,6 +250,38 @@ if [ "$CORE" != 1 ]; then
     [ -x "$B/linux/root/usr/bin/python3" ] &&
         kill_mid_download killed_then_pydfu "pydfu abort $UID1"
 fi
+
+# ---- power cut mid-download ------------------------------------------------------
+# vboard SIGKILLed while the guest's dfu-util writes the unstamped image (a
+# power cut: the flash file keeps what was written), then powered up again on
+# the same flash: the guest's dfu-util fails instead of hanging, the board
+# comes up in DFU mode (the partial image does not start) and attaches again.
+power_cut_mid_download() {
+    local why="" ops
+    start_b1 --trace flash --quiet-gpio && attach A || { fail power_cut_setup "board did not enumerate or attach"$'\n'"$(gshow)"; return; }
+    vb_mark b1
+    g 10 "dfu-util -a 0 -s 0x08002000 -D /data/partial.bin >/tmp/dfu2.log 2>&1 & echo \$! >/tmp/dfu2.pid"
+    vb_wait b1 "programmed 0x0800" 60 2000 || why="the download did not reach 2000 programmed half-words"
+    vb_kill b1
+    ops=$(vb_count b1 "programmed 0x0800")
+    # dfu-util sees the connection go: it must end on its own, with an error.
+    g 40 "pid=\$(cat /tmp/dfu2.pid); n=0; while kill -0 \$pid 2>/dev/null && [ \$n -lt 300 ]; do sleep 0.1; n=\$((n + 1)); done; kill -0 \$pid 2>/dev/null && echo STILL-RUNNING; tail -c 300 /tmp/dfu2.log"
+    grep -q STILL-RUNNING "$GOUT" && why=${why:-"dfu-util in the guest still runs 30 s after the board lost power"}
+    lx_board A b1 --part f103c8 --uid "$UID1" --flash "$WORK/b1.flash" --quiet-gpio "$FW"
+    if ! vb_wait b1 "usb enumerated .*0483:df11" 20; then
+        why=${why:-"no DFU enumeration after power-up$(vb_since b1 | grep -m1 'app start' | sed 's/^/: /')"}
+    elif [ "$(vb_count b1 "app start")" != 0 ]; then
+        why=${why:-"the partial image started after power-up"}
+    elif ! attach A || ! g 20 "dfu-util -l" || ! grep -q "serial=\"$UID1\"" "$GOUT"; then
+        why=${why:-"no attach or dfu-util -l after power-up"$'\n'"$(gshow 4)"}
+    fi
+    if [ -z "$why" ]; then
+        pass "power_cut_mid_download (cut after $ops half-words; DFU mode after power-up, attached again)"
+    else
+        fail power_cut_mid_download "$why; cut after $ops half-words"
+    fi
+}
+[ "$CORE" != 1 ] && power_cut_mid_download
 
 # ---- two boards at once, picked by -S -----------------------------------------------
 start_b1 --quiet-gpio || fail two_boards_setup "board 1 did not enumerate"
