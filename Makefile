@@ -38,7 +38,7 @@ TEST_SUITES :=
 BENCH_DEPS :=
 BENCH_CMDS :=
 
-include $(wildcard fw/fw.mk app/app.mk vboard/vboard.mk libusb/libusb.mk tests/fuzz/fuzz.mk tests/faults/faults.mk tests/e2e/e2e.mk bench/bench.mk)
+include $(wildcard fw/fw.mk app/app.mk vboard/vboard.mk libusb/libusb.mk tests/fuzz/fuzz.mk tests/faults/faults.mk tests/e2e/e2e.mk tests/linux/linux.mk bench/bench.mk)
 
 .PHONY: all build demo test test-run bench bench-run fuzz test-faults clean
 
