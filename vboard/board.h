@@ -65,12 +65,12 @@ struct vb_opts {
     uint32_t image_size;
     uint16_t port;
     uint8_t uid[12];
+    bool no_hse;     /* --no-hse: no crystal, HSERDY never sets */
+    uint32_t lsi_hz; /* --lsi-hz, 0 = default 40 kHz */
     int pin_level[5][16]; /* -1 = not given on the command line */
     int boot0;            /* --pin BOOT0=1; -1 = not given (jumper at 0) */
     unsigned trace;       /* VB_TRACE_* bits */
     bool strict, realtime, fast, hw_iwdg, quiet_gpio;
-    bool no_hse;     /* --no-hse: no crystal, HSERDY never sets */
-    uint32_t lsi_hz; /* --lsi-hz, 0 = default 40 kHz */
     bool flash_time_max; /* --flash-time max: datasheet maxima */
     uint32_t app_base;
     double exit_after_s; /* virtual seconds, 0 = run until a signal */

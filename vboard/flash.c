@@ -621,18 +621,18 @@ static void ob_write(void *model, uint32_t off, uint32_t value, unsigned size)
         bus_error(f, "option byte write not a half-word");
         return;
     }
-    if (f->array[f->size + off] != 0xFF && (uint8_t)value != 0) {
-        f->sr |= SR_PGERR; /* same preliminary erased-check as main flash */
-        update_irq(f);
-        return;
-    }
     /* PM0075 2.4.1, disabling read protection: erase the option bytes (RDP
      * reads 0xFF: still protected), then "program the correct RDP code
      * 0x00A5 to unprotect the memory. This operation first forces a Flash
      * mass erase"; the option bytes load at the next reset. The erase
      * ignores write protection. Code still running from main flash then
      * fetches erased words once the stall ends, as on silicon. */
-    if (off == 0 && (uint8_t)value == 0xA5 && (f->obr & 2))
+    if (off == 0 && (uint8_t)value == 0xA5 && (f->obr & 2) && f->array[f->size] == 0xFF)
         enqueue(f, OP_RDP_MASS_ERASE, FLASH_BASE, 0, f->erase_ns);
+    if (f->array[f->size + off] != 0xFF && (uint8_t)value != 0) {
+        f->sr |= SR_PGERR; /* same preliminary erased-check as main flash */
+        update_irq(f);
+        return;
+    }
     enqueue(f, OP_OB_PROG, OB_BASE + off, (uint16_t)value, f->prog_ns);
 }

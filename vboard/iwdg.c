@@ -144,6 +144,11 @@ void iwdg_reset(struct iwdg *w, bool hw)
         reload(w);
 }
 
-void iwdg_set_lsi_hz(struct iwdg *w, uint32_t hz) { w->lsi_hz = hz; }
+void iwdg_set_lsi_hz(struct iwdg *w, uint32_t hz)
+{
+    w->lsi_hz = hz;
+    if (w->running) /* a hardware watchdog started at reset: its period */
+        reload(w);
+}
 
 void iwdg_free(struct iwdg *w) { free(w); }

@@ -188,17 +188,18 @@ int main(int argc, char **argv)
     o.app_base = 0x08002000;
     memset(o.pin_level, -1, sizeof o.pin_level);
     o.boot0 = -1;
+    enum { O_NOHSE = 768, O_LSIHZ }; /* clock options (rcc.c, iwdg.c) */
     bool uid_given = false;
     enum { O_USB_ERRORS = 512 }; /* USB host options (usb_host.c) */
     enum { O_PART = 256, O_BOARD, O_FLASH, O_PORT, O_UID, O_PIN, O_TRACE, O_STRICT, O_REALTIME,
-           O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP, O_NOHSE, O_LSIHZ, O_FLASHTIME };
+           O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP, O_FLASHTIME };
     static const struct option lo[] = {
         {"part", 1, 0, O_PART}, {"board", 1, 0, O_BOARD}, {"flash", 1, 0, O_FLASH},
+        {"no-hse", 0, 0, O_NOHSE}, {"lsi-hz", 1, 0, O_LSIHZ},
         {"port", 1, 0, O_PORT}, {"uid", 1, 0, O_UID}, {"pin", 1, 0, O_PIN},
         {"trace", 1, 0, O_TRACE}, {"strict", 0, 0, O_STRICT}, {"realtime", 0, 0, O_REALTIME},
         {"fast", 0, 0, O_FAST}, {"app-base", 1, 0, O_APPBASE}, {"hw-iwdg", 0, 0, O_HWIWDG},
         {"exit-after", 1, 0, O_EXIT}, {"quiet-gpio", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP},
-        {"no-hse", 0, 0, O_NOHSE}, {"lsi-hz", 1, 0, O_LSIHZ},
         {"flash-time", 1, 0, O_FLASHTIME},
         {"usb-errors", 1, 0, O_USB_ERRORS},
         {0, 0, 0, 0},
@@ -290,12 +291,6 @@ int main(int argc, char **argv)
             break;
         }
         case O_STRICT: o.strict = true; break;
-        case O_REALTIME: o.realtime = true; break;
-        case O_FAST: o.fast = true; break;
-        case O_APPBASE: o.app_base = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case O_HWIWDG: o.hw_iwdg = true; break;
-        case O_EXIT: o.exit_after_s = strtod(optarg, NULL); break;
-        case O_QUIET: o.quiet_gpio = true; break;
         case O_NOHSE: o.no_hse = true; break;
         case O_LSIHZ: {
             char *end;
@@ -320,6 +315,12 @@ int main(int argc, char **argv)
             if (!parse_usb_errors(optarg, &o))
                 return 2;
             break;
+        case O_REALTIME: o.realtime = true; break;
+        case O_FAST: o.fast = true; break;
+        case O_APPBASE: o.app_base = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case O_HWIWDG: o.hw_iwdg = true; break;
+        case O_EXIT: o.exit_after_s = strtod(optarg, NULL); break;
+        case O_QUIET: o.quiet_gpio = true; break;
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

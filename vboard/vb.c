@@ -509,10 +509,6 @@ struct vb *vb_new(const struct vb_opts *opt)
     vb->systick = systick_new(vb, vb->nvic);
     vb->crc = crc_new(vb);
     vb->iwdg = iwdg_new(vb, !flash_wdg_sw(vb->flash));
-    if (opt->lsi_hz)
-        iwdg_set_lsi_hz(vb->iwdg, opt->lsi_hz);
-    if (opt->no_hse)
-        rcc_set_hse_hz(vb->rcc, 0);
     vb->dbgmcu = dbgmcu_new(vb, p->density);
     vb->dwt = dwt_new(vb);
     vb_mmio(vb, "sysmem", 0x1FFFF000, 0x800, sysmem_read, sysmem_write, vb);
@@ -533,6 +529,10 @@ struct vb *vb_new(const struct vb_opts *opt)
              opt->flash_time_max ? "max" : "typ");
     rcc_reset(vb->rcc, RCC_RESET_POWER_ON);
     m3_reset(vb->cpu, true);
+    if (opt->no_hse) /* clocks of this board (--no-hse, --lsi-hz) */
+        rcc_set_hse_hz(vb->rcc, 0);
+    if (opt->lsi_hz)
+        iwdg_set_lsi_hz(vb->iwdg, opt->lsi_hz);
     latch_boot_pins(vb);
     return vb;
 }

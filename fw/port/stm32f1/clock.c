@@ -47,7 +47,8 @@ void delay_ms(uint32_t ms, uint32_t sysclk_hz)
 }
 
 /* No crystal, or a PLL that does not lock: stay on the HSI and blink the
- * LED at 5 Hz for ever, the watchdog fed (a hardware-started IWDG would
+ * LED (lit by led_on before the clock start) at 5 Hz for ever, the
+ * watchdog fed (a hardware-started IWDG would
  * otherwise turn this into a silent reset loop). No fallback to USB on the
  * HSI: full speed needs 12 Mb/s +-0.25% (USB 2.0 7.1.11), the HSI is
  * +-1% at best (DS5319 "HSI oscillator characteristics", factory trimmed
@@ -55,9 +56,9 @@ void delay_ms(uint32_t ms, uint32_t sysclk_hz)
 static void clock_failed(void) __attribute__((noreturn));
 static void clock_failed(void)
 {
-    for (bool on = true;; on = !on) {
-        led_set(on);
+    for (;;) {
         delay_ms(100, HSI_HZ);
+        GPIO_ODR(BOARD_LED_PORT) ^= 1u << BOARD_LED_PIN;
     }
 }
 

@@ -38,10 +38,10 @@ bool entry_pin_active(void)
 #endif
 }
 
-void led_set(bool on)
+void led_on(void)
 {
     port_clock_on(BOARD_LED_PORT);
-    pin_write(BOARD_LED_PORT, BOARD_LED_PIN, on != (BOARD_LED_ACTIVE_LOW != 0));
+    pin_write(BOARD_LED_PORT, BOARD_LED_PIN, !BOARD_LED_ACTIVE_LOW);
     pin_mode(BOARD_LED_PORT, BOARD_LED_PIN, GPIO_MODE_OUTPUT_2MHZ_PP);
 }
 

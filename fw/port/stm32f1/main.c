@@ -43,8 +43,8 @@ int main(void)
     memmap_init(port_flash_kib(), CFG_APP_BASE);
     option_bytes_apply();
     start_app_if_wanted();
+    led_on();
     clock_init_72mhz();
-    led_set(true);
     usb_fresh_connect();
     dfu_reset();
     for (;;) {

@@ -11,12 +11,12 @@
 #endif
 
 /* clock.c */
-void clock_init_72mhz(void); /* no crystal: blinks the LED for ever */
+void clock_init_72mhz(void); /* after led_on; no crystal: blinks it for ever */
 void delay_ms(uint32_t ms, uint32_t sysclk_hz);
 
 /* gpio.c: board pins (fw/boards/<name>.h) */
 bool entry_pin_active(void); /* leaves GPIO clocks and config as at reset */
-void led_set(bool on);
+void led_on(void);
 void usb_bus_detach(void);   /* USB block off (usb_stop), host sees a
                                disconnect until usb_start, usb_bus_attach */
 void usb_bus_attach(void);

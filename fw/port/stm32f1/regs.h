@@ -50,6 +50,7 @@
 #define GPIO_CRL(port) REG(GPIO_BASE(port) + 0x00)
 #define GPIO_CRH(port) REG(GPIO_BASE(port) + 0x04)
 #define GPIO_IDR(port) REG(GPIO_BASE(port) + 0x08)
+#define GPIO_ODR(port) REG(GPIO_BASE(port) + 0x0C)
 #define GPIO_BSRR(port) REG(GPIO_BASE(port) + 0x10)
 #define GPIO_MODE_INPUT_FLOATING 0x4u /* the reset configuration */
 #define GPIO_MODE_OUTPUT_2MHZ_PP 0x2u
