@@ -95,7 +95,7 @@ if has 'VIOLATION usb \(RM0008 23.5\): byte store to 0x40006000' && has 'gpio PA
 else bad usb_byte_store_reported "want a VIOLATION usb (RM0008 23.5) for strb to 0x40006000"; fi
 
 # Instruction timing (README "Instruction timing"): cycles per iteration of a
-# two-block loop, from PM0056 3.3.1 (1 cycle per NOP/SUBS, taken branch 1 + P,
+# two-block loop, from the Cortex-M3 TRM 3.3 table 3-1 (1 cycle per NOP/SUBS, taken branch 1 + P,
 # P >= 1) and RM0008 3.3.3 (LATENCY wait states per 64-bit read, prefetch):
 # flash LATENCY 0: 7, SRAM: 7, flash LATENCY 2 + prefetch: 9, no prefetch: 11;
 # a SUBS/BNE loop held in one 64-bit block at LATENCY 2 + prefetch: 3.

@@ -2,7 +2,7 @@
 @ buffer (README "Instruction timing"). A loop of 4 NOPs, SUBS and a taken
 @ BNE spans two 64-bit flash blocks (aligned on 8 bytes). Expected cycles
 @ per iteration, from the manuals:
-@   PM0056 3.3.1: NOP and SUBS 1 cycle each, B taken "1 + P" with P >= 1:
+@   Cortex-M3 TRM (ARM DDI 0337) 3.3 table 3-1: NOP and SUBS 1 cycle each, B taken "1 + P" with P >= 1:
 @     6 instructions + 1 refill = 7 cycles from SRAM or zero-wait flash.
 @   RM0008 3.3.3: LATENCY = wait states per 64-bit flash read.
 @     LATENCY 2, prefetch on: the branch target read waits 2, the second
