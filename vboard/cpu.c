@@ -425,16 +425,19 @@ static const struct bcache *block_info(struct cpu *c, uint32_t addr, uint32_t si
 
 /* Cycles of one run of a translated block (straight-line code ending at a
  * branch). The timing model, stated in the README ("Instruction timing"):
- * - 1 cycle per instruction (PM0056 3.3.1 table 19: most data-processing
+ * - 1 cycle per instruction (Cortex-M3 TRM, ARM DDI 0337, 3.3 "Processor
+ *   instruction timings" table 3-1: most data-processing
  *   instructions take 1 cycle);
  * - a block entered non-sequentially (a taken branch, an exception entry
  *   or return) costs a pipeline refill P = 1 cycle, the minimum of "B: 1 +
- *   P ... P ranges from 1 to 3" (PM0056 3.3.1);
+ *   P ... P ranges from 1 to 3" (same table);
  * - code in flash is read in 64-bit blocks, each read taking LATENCY wait
  *   states (RM0008 3.3.3, FLASH_ACR). The interface holds the block being
- *   executed; with the prefetch buffer on (PRFTBE, "2 blocks ... of 8
- *   bytes", the controller reads ahead "when there is at least one block
- *   free") it also holds the next one. A fetch from a held block does not
+ *   executed; with the prefetch buffer on (PRFTBE) it also holds the next
+ *   one. RM0008 only names the buffer (2 x 64 bits); its behaviour is from
+ *   RM0364's text for the same flash interface (STM32F334, "Prefetch
+ *   buffer": "2 blocks wide where each block consists of 8 bytes", the
+ *   controller reads "when there is at least one block free"). A fetch from a held block does not
  *   wait. So, prefetch on: a branch to another block waits LATENCY, a
  *   sequential block waits only when the CPU spent fewer than 1 + LATENCY
  *   cycles in the previous one; prefetch off: every new block waits.

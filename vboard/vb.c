@@ -239,6 +239,15 @@ void vb_bus_write(struct vb *vb, uint32_t addr, uint32_t value, unsigned size)
         return;
     }
     if (size < 4 && on_apb(addr)) {
+        /* The bridge hides the width from the USB model, so its own rule is
+         * checked here: RM0008 23.5 "USB registers" and the packet memory
+         * are accessed by half-words or words (a byte store reaches the
+         * 16-bit word as the same byte twice). */
+        if (size == 1 && addr - 0x40005C00u < 0x800u)
+            vb_violation(vb, "usb", "RM0008 23.5",
+                         "byte store to 0x%08x: USB registers and packet memory take half-words "
+                         "or words (the APB bridge writes the byte to every lane)",
+                         addr);
         value = apb_widen(value, size);
         addr &= ~3u;
         size = 4;

@@ -95,8 +95,14 @@ run --exit-after 0.01 "$FW/apb_width.elf"
 if has 'gpio PA1=1' && ! has 'PA2=1'; then ok apb_bridge_duplicates_narrow_writes
 else bad apb_bridge_duplicates_narrow_writes "want PA4 kept at 1 by strh to BSRR+2, ODR 0x0101 after strb to ODR+1, PA1=1"; fi
 
+# RM0008 23.5: a byte store to the USB packet memory is reported (the bridge
+# would write the byte to both halves of the 16-bit word).
+run --exit-after 0.01 "$FW/usb_byte.elf"
+if has 'VIOLATION usb \(RM0008 23.5\): byte store to 0x40006000' && has 'gpio PA1=1'; then ok usb_byte_store_reported
+else bad usb_byte_store_reported "want a VIOLATION usb (RM0008 23.5) for strb to 0x40006000"; fi
+
 # Instruction timing (README "Instruction timing"): cycles per iteration of a
-# two-block loop, from PM0056 3.3.1 (1 cycle per NOP/SUBS, taken branch 1 + P,
+# two-block loop, from the Cortex-M3 TRM 3.3 table 3-1 (1 cycle per NOP/SUBS, taken branch 1 + P,
 # P >= 1) and RM0008 3.3.3 (LATENCY wait states per 64-bit read, prefetch):
 # flash LATENCY 0: 7, SRAM: 7, flash LATENCY 2 + prefetch: 9, no prefetch: 11;
 # a SUBS/BNE loop held in one 64-bit block at LATENCY 2 + prefetch: 3.

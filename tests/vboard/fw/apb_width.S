@@ -8,7 +8,10 @@
 @ 2. strb 0x01 to GPIOA_ODR+1, meant to set PA8: the bridge writes
 @    0x01010101 to ODR, whose 16 bits become 0x0101 (PA0 and PA8 set, PA4
 @    cleared).
-@ PA1=1 when both hold, PA2=1 otherwise.
+@ 3. RCC is on the AHB (RM0008 figure 1 / table 3), not behind a bridge:
+@    strb 0x15 to RCC_APB2ENR (IOPA, IOPC already on) changes only byte 0,
+@    APB2ENR reads 0x15 (widened it would be 0x00151515 after the mask).
+@ PA1=1 when all hold, PA2=1 otherwise.
 #include "common.inc"
     .section .text
     .word 0x20005000
@@ -30,6 +33,12 @@ reset:
     ldr r2, [r0, #0x0C]
     ldr r3, =0x0101
     cmp r2, r3
+    bne fail
+    ldr r0, =RCC
+    mov r1, #0x15           @ AFIOEN | IOPAEN | IOPCEN
+    strb r1, [r0, #0x18]    @ APB2ENR byte 0
+    ldr r2, [r0, #0x18]
+    cmp r2, #0x15
     bne fail
     pa_set 1
 1:  b 1b

@@ -2,7 +2,7 @@
 @ buffer (README "Instruction timing"). A loop of 4 NOPs, SUBS and a taken
 @ BNE spans two 64-bit flash blocks (aligned on 8 bytes). Expected cycles
 @ per iteration, from the manuals:
-@   PM0056 3.3.1: NOP and SUBS 1 cycle each, B taken "1 + P" with P >= 1:
+@   Cortex-M3 TRM (ARM DDI 0337) 3.3 table 3-1: NOP and SUBS 1 cycle each, B taken "1 + P" with P >= 1:
 @     6 instructions + 1 refill = 7 cycles from SRAM or zero-wait flash.
 @   RM0008 3.3.3: LATENCY = wait states per 64-bit flash read.
 @     LATENCY 2, prefetch on: the branch target read waits 2, the second
@@ -16,6 +16,8 @@
 @   PA3 flash LATENCY 0 | PA4 SRAM | PA5 flash LATENCY 2 + prefetch
 @   PA6 flash LATENCY 2, no prefetch | PA7 SRAM with LATENCY 2
 @   PA0 loop1 in flash, LATENCY 2 + prefetch
+@ Last, DWT_CYCCNT (ARMv7-M C1.8.8) around the LATENCY 2 + prefetch loop
+@ must count the same 9 x 2000 cycles (18000..18050 with the call), else PA2.
 @ then PA1=1. N = 2000 iterations.
 #include "common.inc"
     .equ N, 2000
@@ -67,6 +69,23 @@ reset:
     mov r4, #0
     ldr r9, =loop1 + 1
     bl phase
+    ldr r2, =0xE000EDFC     @ DEMCR.TRCENA
+    mov r1, #(1 << 24)
+    str r1, [r2]
+    ldr r2, =0xE0001000     @ DWT_CTRL.CYCCNTENA
+    mov r1, #1
+    str r1, [r2]
+    ldr r0, =N
+    ldr r10, [r2, #4]       @ CYCCNT before
+    blx r7                  @ the two-block loop, LATENCY 2 + prefetch
+    ldr r11, [r2, #4]       @ CYCCNT after
+    sub r11, r11, r10
+    ldr r1, =18000
+    cmp r11, r1
+    blo fail
+    ldr r1, =18050
+    cmp r11, r1
+    bhi fail
     pa_set 1
 2:  b 2b
 
