@@ -8,8 +8,9 @@
  *   LIBUSB_USBIP_DEBUG    1: every URB and operation on stderr
  *   LIBUSB_USBIP_WAIT_MS  bound of the waits for a device its server is
  *                         resetting (open 3000, reset 2000, list 1000 ms)
- * Event handling is serialized per context (libusb_lock_events); the rest is
- * not thread-safe: one thread per context, as dfu-util, lsusb and pyusb use it.
+ * Not thread-safe: one thread per context, as dfu-util, lsusb and pyusb use
+ * it (libusb_lock_events serializes event handling, but submitting from one
+ * thread while another handles events is not supported).
  */
 #include <stdarg.h>
 #include <stdio.h>

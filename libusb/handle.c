@@ -140,7 +140,9 @@ static int reimport(libusb_device_handle *h)
 API int libusb_reset_device(libusb_device_handle *h)
 {
     struct libusb_context *ctx = h->dev->ctx;
-    if (ctx->server_ext[h->dev->server] == SERVER_EXT_YES && h->conn.fd >= 0) {
+    if (ctx->server_ext[h->dev->server] == SERVER_EXT_YES) {
+        if (h->conn.fd < 0)
+            return LIBUSB_ERROR_NOT_FOUND; /* the device went away */
         /* enumeration takes ~0.1 s of virtual time; a slow board more */
         int r = usbip_hostreset(&ctx->servers[h->dev->server], h->dev->info.busid,
                                 ctx->reset_wait_ms + 5000, ctx->debug);

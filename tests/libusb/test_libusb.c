@@ -360,6 +360,10 @@ TEST(dropped_connection_is_no_device)
     CHECK_EQ(libusb_control_transfer(h, 0xA1, 3, 0, 0, b, 6, 1000), LIBUSB_ERROR_NO_DEVICE);
     CHECK_EQ(libusb_control_transfer(h, 0x80, 6, 0x100, 0, b, 8, 1000), LIBUSB_ERROR_NO_DEVICE);
     CHECK_EQ(libusb_claim_interface(h, 0), LIBUSB_ERROR_NO_DEVICE);
+    /* libusb: resetting a device that is gone is NOT_FOUND; on vboard the
+     * handle must not turn into an import (exclusive, reset on close). */
+    CHECK_EQ(libusb_reset_device(h), LIBUSB_ERROR_NOT_FOUND);
+    CHECK_EQ(srv->imports, 0);
     libusb_close(h);
     libusb_exit(ctx);
 }
