@@ -148,13 +148,26 @@ $(HOSTDIR)/test_dfuse_file: tests/stamp/test_dfuse_file.c tools/stamp/dfuse_file
 	$(HOST_CC) $(APP_TEST_CFLAGS) tests/stamp/test_dfuse_file.c tools/stamp/dfuse_file.c \
 	  tests/testing.c -o $@
 
+# test_dfu_runtime: the dfu-runtime demo's descriptors and runtime requests
+# through the core's control pipeline and the unit tests' simulated EP0.
+APP_RT_TEST_SRCS := tests/app/test_dfu_runtime.c app/dfu-runtime/dfu_runtime.c \
+	app/dfu-runtime/descriptors.c fw/core/usb_ctrl.c fw/core/memmap.c fw/core/crc32_soft.c \
+	tests/unit/sim.c tests/testing.c
+$(HOSTDIR)/test_dfu_runtime: $(APP_RT_TEST_SRCS) $(APP_RUNTIME_HDRS) tests/unit/sim.h \
+		tests/testing.h app/app.mk
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Ifw/core -Iapp/dfu-runtime -Itests -Itests/unit -Ikit \
+	  -DAPP_VID=0x1209 -DAPP_PID=0x0001 $(APP_RT_TEST_SRCS) -o $@
+
 APP_TEST_BOARD := $(firstword $(APP_BOARDS))
 APP_TEST_IMAGES := $(foreach a,$(APP_BASES),$(call app_dir,$(APP_TEST_BOARD),$(a))) \
 	$(call app_dir,$(APP_TEST_BOARD),$(APP_BASE))-reboot
 
-TEST_DEPS += $(HOSTDIR)/test_crc32_stm32 $(HOSTDIR)/test_stamp $(HOSTDIR)/test_dfuse_file $(STAMP) \
+TEST_DEPS += $(HOSTDIR)/test_crc32_stm32 $(HOSTDIR)/test_stamp $(HOSTDIR)/test_dfuse_file \
+	$(HOSTDIR)/test_dfu_runtime $(STAMP) \
 	$(foreach d,$(APP_TEST_IMAGES),$(d)/blinky.stamped.bin)
 TEST_SUITES += "$(HOSTDIR)/test_crc32_stm32" "$(HOSTDIR)/test_dfuse_file" \
+	"$(HOSTDIR)/test_dfu_runtime" \
 	"$(HOSTDIR)/test_stamp $(STAMP) $(APP_TEST_IMAGES)"
 
 # e2e_app: blinky behind the real bootloader on the virtual board. Each spec

@@ -13,7 +13,7 @@ APP=$B/app/bluepill/blinky.stamped.bin
 DFU=$B/app/bluepill/blinky.dfu
 DFU_SUFFIX=${DFU_SUFFIX:-/usr/bin/dfu-suffix}
 DFUSE_PACK=${DFUSE_PACK:-/usr/bin/dfuse-pack}
-need "$FW" "$APP" "$DFU" "$DFU_SUFFIX"
+need "$FW" "$APP" "$DFU" "$DFU_SUFFIX" /usr/bin/dfu-prefix
 
 # The suffix warnings dfu-util prints for files without a valid suffix.
 SUFFIX_WARNINGS="Invalid DFU suffix signature|A valid DFU suffix will be required|DFU suffix CRC does not match"
@@ -27,6 +27,17 @@ if "$DFU_SUFFIX" -c "$DFU" >"$DFU_OUT" 2>&1 &&
     pass "dfu_suffix_reads_the_suffix (0483:df11, bcdDFU 0x011A, bcdDevice 0xFFFF)"
 else
     fail "dfu_suffix_reads_the_suffix" "expected dfu-suffix -c to find a suffix for 0483:df11, bcdDFU 0x011A"$'\n'"$(show_out)"
+fi
+
+# 1b. dfu-prefix -c: the same suffix; the DfuSe prefix is not mistaken for
+#     one of the vendor prefixes it knows (TI Stellaris, NXP LPC), which
+#     dfu-util would strip or send.
+DFU_PREFIX=${DFU_PREFIX:-/usr/bin/dfu-prefix}
+if "$DFU_PREFIX" -c "$DFU" >"$DFU_OUT" 2>&1 && grep -q "contains a DFU suffix" "$DFU_OUT" &&
+    ! grep -qiE "Stellaris|LPC|unknown prefix" "$DFU_OUT"; then
+    pass "dfu_prefix_sees_no_vendor_prefix"
+else
+    fail "dfu_prefix_sees_no_vendor_prefix" "expected dfu-prefix -c to show the suffix and no TI/NXP prefix"$'\n'"$(show_out)"
 fi
 
 # 2. dfu-util's DfuSe packer/dumper (dfuse-pack -d): one target for alt 0,
