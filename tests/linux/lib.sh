@@ -68,7 +68,7 @@ lx_boot() {
     exec {QIN}>&"${LXQ[1]}" {QOUT}<&"${LXQ[0]}"
     local end=$((SECONDS + ${LX_BOOT_SECS:-120}))
     while [ $SECONDS -lt $end ]; do
-        IFS= read -r -t $((end - SECONDS)) line <&$QOUT || break
+        IFS= read -r -t $((end - SECONDS)) line <&"$QOUT" || break
         line=${line%$'\r'}
         echo "$line" >>"$CONSOLE"
         case $line in
@@ -88,10 +88,10 @@ g() {
     : >"$GOUT"
     GRC=124
     echo "### [$id] $cmd" >>"$CONSOLE"
-    printf '%s\t%s\n' "$id" "timeout $secs sh -c '${cmd//\'/\'\\\'\'}'" >&$QIN
+    printf '%s\t%s\n' "$id" "timeout $secs sh -c '${cmd//\'/\'\\\'\'}'" >&"$QIN"
     end=$((SECONDS + secs + 15))
     while [ $SECONDS -lt $end ]; do
-        IFS= read -r -t $((end - SECONDS)) line <&$QOUT || break
+        IFS= read -r -t $((end - SECONDS)) line <&"$QOUT" || break
         line=${line%$'\r'}
         echo "$line" >>"$CONSOLE"
         case $state:$line in
