@@ -7,7 +7,7 @@
 
 E2E_PROBE := $(HOSTDIR)/e2e/dfuse_probe
 E2E_SUITES := listing download upload mass_erase protect entry app_base parts multi lsusb \
-	noisy noreset pyusb dfu_file runtime will_reset
+	noisy noreset pyusb dfu_file runtime will_reset mass_erase_slow
 
 $(E2E_PROBE): tests/e2e/dfuse_probe.c tests/e2e/e2e.mk
 	@mkdir -p $(@D)

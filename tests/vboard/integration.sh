@@ -43,7 +43,7 @@ else bad iwdg_reset "want reset (IWDG) at 10 ms then PA1=1"; fi
 
 # RM0008 9.1.11 table "USB": PA12 driven low while the USB clock is on does
 # not disconnect (the pin is the transceiver's); with the clock off it does.
-run --exit-after 0.4 "$FW/usb_pins.elf"
+run --exit-after 1 "$FW/usb_pins.elf"
 seq=$(grep -E 'usb (dis)?connect|gpio PA[134]=1' "$tmp/out" | sed -E 's/^\[[^]]*\] //' | tr '\n' ' ')
 if [ "$seq" = "usb connect gpio PA3=1 gpio PA4=1 usb disconnect gpio PA1=1 " ]; then ok usb_owns_pa12_while_enabled
 else bad usb_owns_pa12_while_enabled "want usb connect, PA3=1, PA4=1, usb disconnect, PA1=1; got: $seq"; fi

@@ -11,7 +11,8 @@
     .word hardfault + 1
     .word hardfault + 1
 
-@ About \ms milliseconds on the 8 MHz HSI (two one-cycle instructions a pass).
+@ At least \ms milliseconds on the 8 MHz HSI (two instructions a pass; a
+@ taken branch costs more than one cycle, PM0056 3.3.1, so it runs longer).
     .macro wait_ms ms
     ldr r2, =(\ms * 4000)
 1:  subs r2, r2, #1
