@@ -22,22 +22,24 @@ void SysTick_Handler(void);
 static volatile uint32_t ms;
 static uint32_t led_lit;
 
-static void led_show(uint32_t on)
+static void led_set(uint32_t on)
 {
-    led_set(on);
+    uint32_t high = BOARD_LED_ACTIVE_LOW ? !on : on;
+    GPIO_BSRR(BOARD_LED_PORT) = high ? 1u << BOARD_LED_PIN : 1u << (BOARD_LED_PIN + 16);
     led_lit = on;
 }
 
 void SysTick_Handler(void)
 {
     if (++ms % LED_PERIOD_MS == 0)
-        led_show(!led_lit);
+        led_set(!led_lit);
 }
 
 int main(void)
 {
     clock_init_72mhz(); /* USB needs 48 MHz: PLL 72 MHz / 1.5 */
-    led_show(1);
+    led_on();
+    led_lit = 1;
     /* A fresh connection, as the bootloader makes one: the host must not
      * mistake this device for the one that was there before the reset. */
     usb_bus_detach();
