@@ -318,12 +318,10 @@ static bool abort_request(void)
     if (!(ABORT_STATES >> d.state & 1u))
         return fail(errSTALLEDPKT);
     uint8_t st = end_session();
-    if (st == errNOTDONE) {
-        fail(st); /* accepted: the host's next GETSTATUS reads why */
-        return true;
+    if (st) {
+        fail(st);
+        return st == errNOTDONE; /* accepted: the next GETSTATUS says why */
     }
-    if (st)
-        return fail(st);
     d.state = dfuIDLE;
     d.xfer = 0;
     return true;
