@@ -91,16 +91,14 @@ static void reply_ascii(const char *s)
 }
 
 /* The 96-bit unique ID, byte at the lowest address first, upper-case hex:
- * the same 24 digits the virtual board's --uid takes. Digits computed, not
- * looked up: 16 bytes smaller than a "0123456789ABCDEF" table. */
+ * the same 24 digits the virtual board's --uid takes. */
 static void serial_string(char out[25])
 {
     const uint8_t *uid = port_unique_id();
-    for (unsigned i = 0; i < 24; i++) {
-        unsigned nibble = uid[i / 2] >> (i & 1 ? 0 : 4) & 15;
-        out[i] = (char)(nibble < 10 ? '0' + nibble : 'A' - 10 + nibble);
-    }
-    out[24] = 0;
+    char *p = out;
+    for (unsigned i = 0; i < 12; i++)
+        p = put_hex(p, uid[i], 2);
+    *p = 0;
 }
 
 static bool reply_string(uint8_t index)

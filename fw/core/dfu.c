@@ -138,15 +138,14 @@ static uint32_t block_address(uint16_t block, uint16_t wlength)
 static uint8_t decode_command(void)
 {
     uint8_t cmd = dnload_buf[0];
-    d.op_addr = d.len == 5 ? le32(dnload_buf + 1) : 0;
+    /* a mass erase's first slice starts at the application */
+    d.op_addr = d.len == 5 ? le32(dnload_buf + 1) : memmap.app_base;
     if (cmd == DFUSE_GET && d.len == 1)
         d.op = OP_NOP;
     else if (cmd == DFUSE_SET_ADDRESS && d.len == 5)
         d.op = OP_SET_ADDRESS;
-    else if (cmd == DFUSE_ERASE && d.len == 1) {
+    else if (cmd == DFUSE_ERASE && d.len == 1)
         d.op = OP_MASS_ERASE;
-        d.op_addr = memmap.app_base; /* the next slice */
-    }
     else if (cmd == DFUSE_ERASE && d.len == 5)
         d.op = OP_ERASE;
     else if (cmd == DFUSE_READ_UNPROTECT && d.len == 1)
@@ -319,12 +318,10 @@ static bool abort_request(void)
     if (!(ABORT_STATES >> d.state & 1u))
         return fail(errSTALLEDPKT);
     uint8_t st = end_session();
-    if (st == errNOTDONE) {
-        fail(st); /* accepted: the host's next GETSTATUS reads why */
-        return true;
+    if (st) {
+        fail(st);
+        return st == errNOTDONE; /* accepted: the next GETSTATUS says why */
     }
-    if (st)
-        return fail(st);
     d.state = dfuIDLE;
     d.xfer = 0;
     return true;

@@ -36,13 +36,10 @@ static char *put_segment(char *p, uint32_t bytes, char type)
     return p;
 }
 
-/* "0x" and eight upper-case hex digits, as ST's layouts spell addresses. */
-static char *put_hex32(char *p, uint32_t v)
+char *put_hex(char *p, uint32_t v, unsigned digits)
 {
-    *p++ = '0';
-    *p++ = 'x';
-    for (int shift = 28; shift >= 0; shift -= 4) {
-        unsigned nibble = v >> shift & 15u;
+    while (digits--) {
+        unsigned nibble = v >> 4 * digits & 15u;
         *p++ = (char)(nibble < 10 ? '0' + nibble : 'A' - 10 + nibble);
     }
     return p;
@@ -55,8 +52,8 @@ static char *put_hex32(char *p, uint32_t v)
  * 'f' = erase + write without read-back. */
 unsigned layout_string(char out[LAYOUT_MAX], bool readable)
 {
-    char *p = put_text(out, "@Internal Flash  /");
-    p = put_hex32(p, readable ? FLASH_BASE_ADDR : memmap.app_base);
+    char *p = put_text(out, "@Internal Flash  /0x");
+    p = put_hex(p, readable ? FLASH_BASE_ADDR : memmap.app_base, 8);
     *p++ = '/';
     if (readable) {
         p = put_segment(p, memmap.app_base - FLASH_BASE_ADDR, 'a');

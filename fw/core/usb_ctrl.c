@@ -177,8 +177,10 @@ void usbc_on_setup(void)
     uint8_t raw[8];
     unsigned n = port_ep0_read(raw, sizeof raw);
     /* USB 2.0 8.5.3.3: a SETUP while we wait for the host to take our
-     * status packet means it did, and only its ACK was lost: the transfer
-     * is complete (the address or DFU step it carries must not be lost). */
+     * status packet means it did (its ACK was lost, or the port saw the
+     * completion together with this SETUP and leaves it to us): the
+     * transfer is complete (the address or DFU step it carries must not
+     * be lost). Any other transfer in progress ends here, unfinished. */
     if (c.phase == STATUS_IN)
         finish();
     c.phase = IDLE;
@@ -235,18 +237,6 @@ void usbc_on_out(void)
     port_ep0_receive();
     if (c.phase == IN_DATA || c.phase == STATUS_OUT)
         finish();
-}
-
-/* RM0008 23.4.2: a SETUP sets STAT_TX and STAT_RX to NAK "to let software
- * decide" what follows. An IN completion the port sees together with it
- * is the old transfer's: a completed status stage still counts (the host
- * has its ZLP: apply the address, run the DFU op), but another data packet
- * armed now would lift that NAK with stale data. */
-void usbc_on_in_before_setup(void)
-{
-    if (c.phase == STATUS_IN)
-        finish();
-    c.phase = IDLE;
 }
 
 void usbc_on_in(void)

@@ -24,9 +24,9 @@ extern uint8_t usbc_buf[USBC_BUF_SIZE];
 void usbc_on_reset(void);
 void usbc_on_setup(void);
 void usbc_on_out(void); /* CTR_RX without SETUP */
-void usbc_on_in(void);  /* CTR_TX */
-/* CTR_TX seen in the same poll as a SETUP: call it first, then the SETUP. */
-void usbc_on_in_before_setup(void);
+/* CTR_TX; not when a SETUP is pending too: usbc_on_setup completes the
+ * transfer that SETUP ends. */
+void usbc_on_in(void);
 
 /* IN data stage: sent as is, cut to wLength. data must stay valid. */
 void usbc_reply(const uint8_t *data, unsigned len);

@@ -69,13 +69,15 @@ static void clock_failed(void)
 void clock_init_72mhz(void)
 {
     RCC_CR |= RCC_CR_HSEON;
-    if (!wait_cr(RCC_CR_HSERDY, START_TIMEOUT_MS, HSI_HZ / 1000u))
-        clock_failed();
-    FLASH_ACR = FLASH_ACR_PRFTBE | FLASH_ACR_LATENCY_2;
-    RCC_CFGR = RCC_CFGR_PLLSRC_HSE | PLL_PREDIV | RCC_CFGR_PLLMUL(SYSCLK_HZ / PLL_IN_HZ) |
-               RCC_CFGR_PPRE1_DIV2;
-    RCC_CR |= RCC_CR_PLLON;
-    if (!wait_cr(RCC_CR_PLLRDY, START_TIMEOUT_MS, HSI_HZ / 1000u))
+    bool ok = wait_cr(RCC_CR_HSERDY, START_TIMEOUT_MS, HSI_HZ / 1000u);
+    if (ok) {
+        FLASH_ACR = FLASH_ACR_PRFTBE | FLASH_ACR_LATENCY_2;
+        RCC_CFGR = RCC_CFGR_PLLSRC_HSE | PLL_PREDIV | RCC_CFGR_PLLMUL(SYSCLK_HZ / PLL_IN_HZ) |
+                   RCC_CFGR_PPRE1_DIV2;
+        RCC_CR |= RCC_CR_PLLON;
+        ok = wait_cr(RCC_CR_PLLRDY, START_TIMEOUT_MS, HSI_HZ / 1000u);
+    }
+    if (!ok)
         clock_failed();
     RCC_CFGR |= RCC_CFGR_SW_PLL;
     while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != RCC_CFGR_SWS_PLL)

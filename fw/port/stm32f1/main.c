@@ -46,10 +46,11 @@ int main(void)
     led_on();
     clock_init_72mhz();
     usb_fresh_connect();
+    ticks_start(); /* after the delays: they use SysTick too */
     dfu_reset();
     for (;;) {
         watchdog_kick();
-        port_ms(); /* carries DWT_CYCCNT wraps (ticks.c) */
+        port_ms(); /* counts SysTick wraps (ticks.c) */
         usb_poll();
         if (dfu_leave_requested())
             leave();

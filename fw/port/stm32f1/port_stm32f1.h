@@ -30,6 +30,9 @@ void usb_start(void);
 void usb_poll(void);
 void usb_stop(void);
 
+/* ticks.c */
+void ticks_start(void); /* port_ms() counts from here on (SysTick) */
+
 /* system.c */
 void watchdog_kick(void); /* a hardware-started IWDG must not reset an update */
 void system_reset(void) __attribute__((noreturn));

@@ -121,9 +121,12 @@ static void endpoint0_events(void)
     uint32_t r = USB_EP0R;
     if (r & USB_EP_CTR_TX) {
         ep0_write(USB_EP_CTR_TX, 0, 0);
-        if ((r & (USB_EP_CTR_RX | USB_EP_SETUP)) == (USB_EP_CTR_RX | USB_EP_SETUP))
-            usbc_on_in_before_setup();
-        else
+        /* RM0008 23.4.2: a SETUP sets STAT_TX and STAT_RX to NAK "to let
+         * software decide" what follows. An IN completion seen with it is
+         * the old transfer's: another data packet armed now would lift
+         * that NAK with stale data. usbc_on_setup completes a status
+         * stage the host took (USB 2.0 8.5.3.3) and drops the rest. */
+        if ((r & (USB_EP_CTR_RX | USB_EP_SETUP)) != (USB_EP_CTR_RX | USB_EP_SETUP))
             usbc_on_in();
     }
     if (r & USB_EP_CTR_RX) {
