@@ -18,10 +18,16 @@ nfail=0
 pass() { echo "ok   $1"; npass=$((npass + 1)); }
 fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); }
 
-# image OUT FW APP OFFSET: bootloader, 0xFF up to OFFSET, then the application.
+# image OUT FW APP OFFSET: bootloader, 0xFF up to OFFSET, then the
+# application. A bootloader that reaches into OFFSET fails (head -c with a
+# negative count would write without end).
 image() {
     local out=$1 fw=$2 app=$3 off=$4 size
-    size=$(stat -c %s "$fw")
+    size=$(stat -c %s "$fw") || return 1
+    if [ "$size" -gt "$off" ]; then
+        echo "image: $fw is $size bytes, more than the application offset $off" >&2
+        return 1
+    fi
     { cat "$fw"; head -c $((off - size)) /dev/zero | tr '\0' '\377'; cat "$app"; } >"$out"
 }
 
