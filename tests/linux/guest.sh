@@ -40,6 +40,15 @@ if [ ! -d "$kdir/boot" ]; then
     rm -rf "$OUT/dl"/*.deb "$kdir.tmp"
     # (apt warns that it downloads as root, not as _apt: harmless here.)
     (cd "$OUT/dl" && apt-get download -q "$pkg" 2>&1 | grep -v 'unsandboxed as root' >&2 || true)
+    if ! ls "$OUT"/dl/"$pkg"_*.deb >/dev/null 2>&1; then
+        # Stale package lists name a kernel the archive no longer has.
+        echo "guest.sh: $pkg could not be downloaded: updating the package lists"
+        apt-get update -qq >/dev/null 2>&1 || true
+        pkg=$(kpkg)
+        kdir=$OUT/kernel/$pkg
+        rm -rf "$kdir" "$kdir.tmp"
+        (cd "$OUT/dl" && apt-get download -q "$pkg" 2>&1 | grep -v 'unsandboxed as root' >&2 || true)
+    fi
     dpkg-deb -x "$OUT"/dl/"$pkg"_*.deb "$kdir.tmp"
     # The package has no modules.dep (the postinst makes it): depmod does.
     kv=$(ls "$kdir.tmp/lib/modules")
