@@ -54,7 +54,7 @@ download_case() {
     else
         fail "${case}_leave_starts_app" "expected 'usb disconnect', 'reset (SYSRESETREQ)', 'app start $entry' in that order after the download"
     fi
-    if vb_wait "$case" "gpio PC13=" 5 5 && led_period_ok "${VB_LOG[$case]}" PC13; then
+    if wait_for 10 led_period_ok "${VB_LOG[$case]}" PC13; then
         pass "${case}_led_blinks ($(vb_count "$case" "gpio PC13=") toggles, 0.25 s apart)"
     else
         fail "${case}_led_blinks" "expected >= 5 alternating 'gpio PC13=' lines 0.25 s apart after app start; got $(vb_count "$case" "gpio PC13=")"

@@ -123,6 +123,19 @@ vb_mark() { VB_MARK[$1]=$(wc -l <"${VB_LOG[$1]}"); }
 vb_since() { tail -n +$((${VB_MARK[$1]:-0} + 1)) "${VB_LOG[$1]}"; }
 vb_count() { vb_since "$1" | grep -cE -- "$2"; }
 
+# wait_for SECS COMMAND...: polls COMMAND every 50 ms until it succeeds or
+# SECS seconds have passed. For checks over a log that grows (a count
+# since a mark can be reached before the lines the check reads exist).
+wait_for() {
+    local secs=$1 i
+    shift
+    for ((i = 0; i < secs * 20; i++)); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    "$@"
+}
+
 # vb_wait NAME REGEX [SECONDS] [COUNT]: waits until the board's log has COUNT
 # (default 1) lines matching REGEX after the mark. Fails at the timeout or
 # when the board exits.

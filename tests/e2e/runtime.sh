@@ -31,19 +31,6 @@ led_period_ok() {
               for (i = 2; i < n; i++) { d = (t[i] - t[i-1]) * 1000; if (d < want - 2 || d > want + 2 || v[i] == v[i-1]) exit 1 } }' "$1"
 }
 
-# wait_led_period NAME PIN MS: up to 10 s for led_period_ok to hold. It
-# counts only the toggles after the last app start: a wait on the count
-# since the mark also counted the old version's toggles and could look
-# before the new version had toggled four times (seen under load).
-wait_led_period() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        led_period_ok "${VB_LOG[$1]}" "$2" "$3" && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
 # The LED pin of a board, e.g. PC13, from its header.
 led_of() {
     local h=$ROOT/fw/boards/$1.h port pin
@@ -156,7 +143,7 @@ board_case() {
         fail "${c}_flash_holds_version_2" "expected the flash at 0x2000 to equal dfu-runtime-v2.stamped.bin"
     fi
     if dfu_q "$c" -l && grep -q "Found Runtime: \[$RT_ID\] ver=0200, .*serial=\"$uid\"" "$DFU_OUT" &&
-        wait_led_period "$c" "$led" 250; then
+        wait_for 10 led_period_ok "${VB_LOG[$c]}" "$led" 250; then
         pass "${c}_version_2_runs (bcdDevice 0x0200, $led every 250 ms)"
     else
         fail "${c}_version_2_runs" "expected ver=0200 and $led toggling every 250 ms"$'\n'"$(show_out)"
