@@ -80,6 +80,7 @@ fi
 # start_b1 [vboard options]: board b1 (slot A) on a fresh, erased flash.
 start_b1() {
     vb_stop b1 2>/dev/null
+    g 20 "det ${LX_IP[A]}" # no stale attachment of the board just stopped
     rm -f "$WORK/b1.flash"
     lx_board A b1 --part f103c8 --uid "$UID1" --flash "$WORK/b1.flash" "$@" "$FW" &&
         vb_wait b1 "usb enumerated .*0483:df11" 20
@@ -219,7 +220,8 @@ kill_mid_download() {
     vb_mark b1
     g 10 "dfu-util -a 0 -s 0x08002000 -D /data/partial.bin >/tmp/dfu1.log 2>&1 & echo \$! >/tmp/dfu1.pid"
     if ! vb_wait b1 "programmed 0x0800" 60 3000; then
-        why="the first download did not reach 3000 programmed half-words"
+        g 10 "tail -c 300 /tmp/dfu1.log"
+        why="the first download did not reach 3000 programmed half-words; dfu-util said: $(tail -2 "$GOUT" | tr '\n' ' ')"
     fi
     g 10 "kill -9 \$(cat /tmp/dfu1.pid)"
     local ops
@@ -265,10 +267,12 @@ power_cut_mid_download() {
     g 10 "dfu-util -a 0 -s 0x08002000 -D /data/partial.bin >/tmp/dfu2.log 2>&1 & echo \$! >/tmp/dfu2.pid"
     vb_wait b1 "programmed 0x0800" 60 2000 || why="the download did not reach 2000 programmed half-words"
     vb_kill b1
+    g 10 "det ${LX_IP[A]}"
     ops=$(vb_count b1 "programmed 0x0800")
     [ "$ops" -lt $(($(stat -c %s "$D/partial.bin") / 2)) ] || why=${why:-"the download had finished before the cut ($ops half-words)"}
     # dfu-util sees the connection go: it must end on its own, with an error.
     g 40 "pid=\$(cat /tmp/dfu2.pid); n=0; while kill -0 \$pid 2>/dev/null && [ \$n -lt 300 ]; do sleep 0.1; n=\$((n + 1)); done; kill -0 \$pid 2>/dev/null && echo STILL-RUNNING; tail -c 300 /tmp/dfu2.log"
+    cp "$GOUT" "$WORK/powercut.dfu.txt"
     grep -q STILL-RUNNING "$GOUT" && why=${why:-"dfu-util in the guest still runs 30 s after the board lost power"}
     lx_board A b1 --part f103c8 --uid "$UID1" --flash "$WORK/b1.flash" --quiet-gpio "$FW"
     if ! vb_wait b1 "usb enumerated .*0483:df11" 20; then
@@ -281,7 +285,7 @@ power_cut_mid_download() {
     if [ -z "$why" ]; then
         pass "power_cut_mid_download (cut after $ops half-words; DFU mode after power-up, attached again)"
     else
-        fail power_cut_mid_download "$why; cut after $ops half-words"
+        fail power_cut_mid_download "$why; cut after $ops half-words; the guest's dfu-util said:"$'\n'"$(sed 's/^/   > /' "$WORK/powercut.dfu.txt" | tail -4)"
     fi
 }
 [ "$CORE" != 1 ] && power_cut_mid_download
@@ -289,6 +293,7 @@ power_cut_mid_download() {
 # ---- two boards at once, picked by -S -----------------------------------------------
 start_b1 --quiet-gpio || fail two_boards_setup "board 1 did not enumerate"
 vb_stop b2 2>/dev/null
+g 20 "det ${LX_IP[B]}"
 lx_board B b2 --part f103c8 --uid "$UID2" --flash "$WORK/b2.flash" --quiet-gpio "$FW" &&
     vb_wait b2 "usb enumerated .*0483:df11" 20 || fail two_boards_setup "board 2 did not enumerate"
 if attach A && attach B && g 20 "dfu-util -l" && [ "$(grep -c '^Found DFU: \[0483:df11\]' "$GOUT")" = 2 ] &&
