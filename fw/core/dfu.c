@@ -59,7 +59,7 @@ uint8_t dfu_status(void)
 }
 
 /* The port's RDP check too: a chip protected by other means than RDP=1. */
-bool dfu_readable(void)
+static bool dfu_readable(void)
 {
     return CFG_UPLOAD && !CFG_RDP && !port_read_protected();
 }

@@ -15,9 +15,6 @@ void dfu_status_done(void);    /* status stage of a class request done */
 /* Set once the host may see us go: manifestation answered, or DETACH. */
 bool dfu_leave_requested(void);
 
-/* UPLOAD allowed: the build reads back and read-out protection is off. */
-bool dfu_readable(void);
-
 uint8_t dfu_state(void);
 uint8_t dfu_status(void);
 
