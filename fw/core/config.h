@@ -46,8 +46,11 @@
 #endif
 #endif
 
-/* RAM budget: one DNLOAD block is buffered whole before it is written. */
-#define DFU_TRANSFER_SIZE 1024u
+/* RAM budget: one DNLOAD block is buffered whole before it is written.
+ * wTransferSize is the part's page size (descriptors.c), so the buffer
+ * takes the largest F103 page. */
+#define FLASH_PAGE_MAX 2048u
+#define DFU_TRANSFER_SIZE FLASH_PAGE_MAX /* the largest a host may send */
 #define EP0_SIZE 64u
 
 #endif

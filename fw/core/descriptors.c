@@ -3,6 +3,7 @@
 #include "config.h"
 #include "dfu_defs.h"
 #include "layout.h"
+#include "memmap.h"
 #include "port.h"
 
 #define LO(x) ((uint8_t)((x) & 0xFF))
@@ -26,8 +27,20 @@ static const uint8_t config_desc[CONFIG_TOTAL] = {
     9, DT_CONFIG, CONFIG_TOTAL, 0, 1, 1, 0, 0x80, 50,
     9, 4, 0, 0, 0, 0xFE, 1, 2, STR_LAYOUT, /* DFU mode interface */
     9, DT_DFU_FUNCTIONAL, DFU_ATTRIBUTES, LO(255), HI(255),
-    LO(DFU_TRANSFER_SIZE), HI(DFU_TRANSFER_SIZE), LO(0x011A), HI(0x011A),
+    0, 0 /* wTransferSize: the page size, see config_reply */, LO(0x011A), HI(0x011A),
 };
+#define CONFIG_XFER_HI 24 /* offset of wTransferSize's high byte */
+
+/* wTransferSize is the page size, known at run time (F_SIZE): one block
+ * per page, so dfu-util needs one SET ADDRESS + DNLOAD per page (issue 10
+ * item 3: half the round trips on 2 KiB-page parts). */
+static void config_reply(void)
+{
+    for (unsigned i = 0; i < CONFIG_TOTAL; i++)
+        usbc_buf[i] = config_desc[i];
+    usbc_buf[CONFIG_XFER_HI] = (uint8_t)(memmap.page_size >> 8);
+    usbc_reply(usbc_buf, CONFIG_TOTAL);
+}
 
 /* ---- Microsoft OS 2.0: Windows binds WinUSB without an INF ---------- */
 /* Descriptor set header + compatible ID "WINUSB" for the whole device. No
@@ -139,7 +152,7 @@ bool desc_get(const struct usb_setup *s)
         usbc_reply(device_desc, sizeof device_desc);
         return true;
     case DT_CONFIG:
-        usbc_reply(config_desc, sizeof config_desc);
+        config_reply();
         return index == 0;
     case DT_STRING:
         return reply_string(index);

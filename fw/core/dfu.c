@@ -30,7 +30,7 @@ enum op { OP_NONE, OP_NOP, OP_SET_ADDRESS, OP_ERASE, OP_MASS_ERASE, OP_UNPROTECT
 /* In a section of its own (like usbc_buf), after the small state objects:
  * these share one section anchor, and an offset from it past 31 (bytes)
  * or 62 (half-words) needs 32-bit loads and stores. Saves 20 bytes. */
-static uint8_t dnload_buf[DFU_TRANSFER_SIZE]
+static uint8_t dnload_buf[FLASH_PAGE_MAX]
     __attribute__((section(".bss.dnload_buf"), aligned(4)));
 
 static struct {
@@ -176,8 +176,11 @@ static uint32_t op_poll_ms(void)
         uint32_t left = (memmap.flash_end - d.op_addr) / memmap.page_size;
         return flash_erase_ms(left < ERASE_SLICE_PAGES ? left : ERASE_SLICE_PAGES);
     }
-    /* ERASE, UNPROTECT: one page; the others touch no flash */
-    return d.op >= OP_ERASE ? flash_erase_ms(1) : 0;
+    if (d.op == OP_ERASE)
+        return flash_page_erase_ms(d.op_addr);
+    /* UNPROTECT (decoded in UNPROTECT=1 builds only): one page; the
+     * others touch no flash */
+    return CFG_UNPROTECT && d.op == OP_UNPROTECT ? flash_erase_ms(1) : 0;
 }
 
 static uint8_t run_op(void)
@@ -254,7 +257,7 @@ static bool dnload(const struct usb_setup *s)
         return fail(errSTALLEDPKT);
     if (s->wLength == 0)
         return dnload_end();
-    if (s->wLength > DFU_TRANSFER_SIZE || s->wValue == 1)
+    if (s->wLength > memmap.page_size || s->wValue == 1)
         return fail(errSTALLEDPKT);
     d.block = s->wValue;
     usbc_receive(dnload_buf);
@@ -285,7 +288,7 @@ static bool upload(const struct usb_setup *s)
 {
     if (d.state != dfuIDLE && d.state != dfuUPLOAD_IDLE)
         return fail(errSTALLEDPKT);
-    if (s->wLength > DFU_TRANSFER_SIZE || s->wValue == 1)
+    if (s->wLength > memmap.page_size || s->wValue == 1)
         return fail(errSTALLEDPKT);
     if (s->wValue == 0)
         return upload_commands(s);

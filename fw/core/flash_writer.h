@@ -26,8 +26,10 @@ void flash_drop(void);
 /* The session holds first bytes that only flash_commit() would write. */
 bool flash_holding(void);
 
-/* Datasheet maximum durations, for bwPollTimeout. */
+/* Durations for bwPollTimeout (datasheet): a mass erase slice of pages
+ * at the maximum, a page erase and a block at the typical time. */
 uint32_t flash_erase_ms(uint32_t pages);
+uint32_t flash_page_erase_ms(uint32_t addr); /* addr: checked already */
 uint32_t flash_write_ms(uint32_t len);
 
 #endif

@@ -16,7 +16,7 @@ struct sim sim;
 const char *sim_error;
 
 static struct {
-    uint8_t rx[1100];
+    uint8_t rx[DFU_TRANSFER_SIZE + 64];
     unsigned rx_len;
     bool rx_full;
     bool rx_armed;
@@ -422,8 +422,10 @@ int dfu_util_download(uint32_t addr, const uint8_t *img, uint32_t len)
     for (uint32_t p = addr & ~(memmap.page_size - 1); p < addr + len; p += memmap.page_size)
         if ((r = dfuse_run(DFUSE_ERASE, p, true)))
             return r;
-    for (uint32_t off = 0; off < len; off += DFU_TRANSFER_SIZE) {
-        uint32_t n = len - off < DFU_TRANSFER_SIZE ? len - off : DFU_TRANSFER_SIZE;
+    /* wTransferSize: the page size (the functional descriptor) */
+    uint32_t xfer = memmap.page_size;
+    for (uint32_t off = 0; off < len; off += xfer) {
+        uint32_t n = len - off < xfer ? len - off : xfer;
         if ((r = dfuse_run(DFUSE_SET_ADDRESS, addr + off, true)))
             return r;
         if ((r = dfu_block_run(2, img + off, (uint16_t)n)))

@@ -56,12 +56,13 @@ TEST(starts_idle_with_zero_poll)
 TEST(command_answers_dnbusy_then_runs_after_the_status)
 {
     fresh();
+    memset(sim.flash + 0x2400, 0x12, 0x400);
     CHECK_EQ(dfuse_cmd(0x41, APP + 0x400, true), 5);
     CHECK_EQ(dfu_state(), dfuDNLOAD_SYNC);
     CHECK_EQ(sim.erases, 0);
     status();
     CHECK_EQ(st[4], dfuDNBUSY);
-    CHECK_EQ(poll_ms(st), 40); /* tERASE max, datasheet */
+    CHECK_EQ(poll_ms(st), 20); /* tERASE typical, datasheet (issue 10) */
     CHECK_EQ(sim.erases, 1); /* done once the status stage completed */
     status();
     CHECK_EQ(st[4], dfuDNLOAD_IDLE);
@@ -81,7 +82,7 @@ TEST(set_address_and_write_poll_timeouts)
     CHECK_EQ(dfu_dnload(2, image, 1024), 1024);
     status();
     CHECK_EQ(st[4], dfuDNBUSY);
-    CHECK_EQ(poll_ms(st), 36); /* 512 half-words x tPROG max 70 us */
+    CHECK_EQ(poll_ms(st), 27); /* 512 half-words x tPROG typ 52.5 us = 26.88 ms */
     status();
     CHECK_EQ(st[4], dfuDNLOAD_IDLE);
     CHECK(memcmp(sim.flash + 0x2400, image, 1024) == 0, "block not written");
@@ -270,7 +271,24 @@ TEST(program_errors_reach_bstatus)
     CHECK_EQ(dfu_clrstatus(), 0);
     sim.wrp_below = 0;
     sim.erase_fail_at = APP + 0x1000;
+    memset(sim.flash + 0x3000, 0x12, 0x400);
     CHECK_EQ(dfuse_run(0x41, APP + 0x1000, true), errCHECK_ERASED);
+}
+
+/* Issue 10 item 2: the first flash of a new board erases nothing, and the
+ * host is told so (bwPollTimeout 0, not the 20 ms of an erase). */
+TEST(erase_of_a_blank_page_is_skipped_and_announced_as_0)
+{
+    fresh();
+    CHECK_EQ(dfuse_cmd(0x41, APP + 0x400, true), 5);
+    status();
+    CHECK_EQ(st[4], dfuDNBUSY);
+    CHECK_EQ(poll_ms(st), 0);
+    status();
+    CHECK_EQ(st[4], dfuDNLOAD_IDLE);
+    CHECK_EQ(st[0], DFU_OK);
+    CHECK_EQ(sim.erases, 0);
+    CHECK_EQ(sim.programs, 0); /* nor invalidates anything */
 }
 
 TEST(mass_erase_erases_the_application_only)

@@ -109,7 +109,7 @@ TEST(write_protected_page_reports_errWRITE_and_erase_errERASE)
     flash_erase(APP + 0x800);
     sim.wrp_below = 0x08010000;
     CHECK_EQ(flash_write(APP + 0x800, data, 4), errWRITE);
-    CHECK_EQ(flash_erase(APP + 0x800), errERASE);
+    CHECK_EQ(flash_erase(APP + 0xC00), errERASE); /* old data: erased */
 }
 
 TEST(erase_that_leaves_a_byte_reports_errCHECK_ERASED)
@@ -137,7 +137,32 @@ TEST(erased_halfwords_are_not_programmed_but_checked)
     unsigned before = sim.programs;
     CHECK_EQ(flash_write(APP + 0x800, ff, 8), DFU_OK);
     CHECK_EQ(sim.programs, before);
-    CHECK_EQ(flash_write(APP + 0x1000, ff, 8), errVERIFY); /* not erased there */
+    CHECK_EQ(flash_write(APP + 0x1000, ff, 8), errPROG); /* not erased there: PGERR */
+}
+
+/* A half-word that already holds its value is not programmed (issue 10):
+ * data the flash holds needs no programming, erased or not. */
+TEST(halfwords_that_hold_their_value_are_not_programmed)
+{
+    uint8_t data[16];
+    fresh(64);
+    memcpy(data, sim.flash + 0x2C00, sizeof data);
+    data[10] ^= 0xFF; /* old data there: refused as before */
+    unsigned before = sim.programs + sim.erases;
+    CHECK_EQ(flash_write(APP + 0xC00, data, 10), DFU_OK);
+    CHECK_EQ(sim.programs + sim.erases - before, 2); /* the old image's SP zeroed */
+    CHECK_EQ(flash_write(APP + 0xC00, data, 16), errPROG);
+}
+
+/* Issue 10 item 2: a blank page is not erased again. */
+TEST(blank_page_is_not_erased)
+{
+    fresh(64);
+    memset(sim.flash + 0x2C00, 0xFF, 0x400);
+    CHECK_EQ(flash_erase(APP + 0xC00), DFU_OK);
+    CHECK_EQ(sim.erases, 0);
+    CHECK_EQ(flash_page_erase_ms(APP + 0xC00 + 6), 0);
+    CHECK_EQ(flash_page_erase_ms(APP + 0x800), 20);
 }
 
 TEST(vectors_are_held_until_commit)
@@ -236,14 +261,19 @@ TEST(mass_erase_spares_the_bootloader)
 
 /* STM32F103 datasheet DS5319, "Flash memory characteristics": tERASE
  * "Page (1 KB) erase time" 20 ms typ, 40 ms max; tPROG "16-bit programming
- * time" 40/52.5/70 us min/typ/max. The announced times are the maxima. */
-TEST(poll_timeouts_follow_the_datasheet_maxima)
+ * time" 40/52.5/70 us min/typ/max. A mass erase slice announces the
+ * maxima (its early poll would wait for a whole slice), a page erase and
+ * a block the typical time (issue 10), rounded up. */
+TEST(poll_timeouts_follow_the_datasheet)
 {
     CHECK_EQ(flash_erase_ms(1), 40);
     CHECK_EQ(flash_erase_ms(8), 320);
-    CHECK_EQ(flash_write_ms(1024), 36); /* 512 x 70 us = 35.84 ms */
+    fresh(64);
+    CHECK_EQ(flash_page_erase_ms(APP + 0x400), 20);
+    CHECK_EQ(flash_write_ms(1024), 27); /* 512 x 52.5 us = 26.88 ms */
+    CHECK_EQ(flash_write_ms(2048), 54); /* 1024 x 52.5 us = 53.76 ms */
     CHECK_EQ(flash_write_ms(2), 1);
-    CHECK_EQ(flash_write_ms(64), 3); /* 32 x 70 us = 2.24 ms */
+    CHECK_EQ(flash_write_ms(64), 2); /* 32 x 52.5 us = 1.68 ms */
 }
 
 TEST(mass_erase_slice_stops_after_count_pages)

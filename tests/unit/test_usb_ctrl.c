@@ -51,9 +51,28 @@ TEST(configuration_descriptor_has_dfuse_functional_descriptor)
     CHECK_EQ(func[0], 9);
     CHECK_EQ(func[1], 0x21);
     CHECK_EQ(func[2], 0x0B); /* download, upload, will detach */
-    CHECK_EQ(func[5] | func[6] << 8, 1024);
+    CHECK_EQ(func[5] | func[6] << 8, 1024); /* wTransferSize: the 1 KiB page */
     CHECK_EQ(func[7] | func[8] << 8, 0x011A);
     CHECK_EQ(get_desc(2, 1, 255), SIM_STALL);
+}
+
+/* Issue 10 item 3: one block per page. RM0008 3.3.3: high-density parts
+ * have "256 pages of 2 Kbytes" (medium density: 1 Kbyte pages), so an
+ * F103RC (F_SIZE 256) announces wTransferSize 2048 and takes 2048-byte
+ * blocks, a 2049-byte one is refused. */
+TEST(transfer_size_is_the_page_size)
+{
+    sim_init(256, 0x08002000);
+    CHECK_EQ(get_desc(2, 0, 255), 27);
+    CHECK_EQ(buf[18 + 5] | buf[18 + 6] << 8, 2048);
+    static uint8_t block[2049];
+    for (unsigned i = 0; i < sizeof block; i++)
+        block[i] = (uint8_t)(i * 5 + 1);
+    CHECK_EQ(dfuse_run(0x41, 0x08002800, true), 0);
+    CHECK_EQ(dfuse_run(0x21, 0x08002800, true), 0);
+    CHECK_EQ(dfu_block_run(2, block, 2048), 0);
+    CHECK(memcmp(sim.flash + 0x2800, block, 2048) == 0, "2048-byte block not written");
+    CHECK_EQ(dfu_dnload(3, block, 2049), SIM_STALL);
 }
 
 static void ascii_of(const uint8_t *d, char *out)
