@@ -114,7 +114,7 @@ UNIT_CORE := $(wildcard fw/core/*.c)
 UNIT_SUPPORT := tests/unit/sim.c tests/testing.c
 UNIT_HDR := $(wildcard fw/core/*.h tests/unit/*.h) tests/testing.h common/dfuboot_abi.h
 UNIT_CFLAGS := $(HOST_CFLAGS) $(SAN_FLAGS) -Ifw/core -Itests -Itests/unit
-UNIT_NAMES := layout flash_writer image_boot usb_ctrl dfu interrupted
+UNIT_NAMES := layout flash_writer image_boot usb_ctrl dfu interrupted deferred
 UNIT_BINS := $(foreach n,$(UNIT_NAMES),$(UNIT_DIR)/test_$(n)) $(UNIT_DIR)/test_options
 
 $(UNIT_DIR)/test_%: tests/unit/test_%.c $(UNIT_CORE) $(UNIT_SUPPORT) $(UNIT_HDR) fw/fw.mk

@@ -171,14 +171,12 @@ static uint8_t decode_pending(void)
 static uint32_t op_poll_ms(void)
 {
     if (d.op == OP_WRITE)
-        return flash_write_ms(d.len);
+        return flash_write_ms(d.op_addr, dnload_buf, d.len);
     if (d.op == OP_MASS_ERASE) {
         uint32_t left = (memmap.flash_end - d.op_addr) / memmap.page_size;
         return flash_erase_ms(left < ERASE_SLICE_PAGES ? left : ERASE_SLICE_PAGES);
     }
-    if (d.op == OP_ERASE)
-        return flash_page_erase_ms(d.op_addr);
-    /* UNPROTECT (decoded in UNPROTECT=1 builds only): one page; the
+    /* ERASE is only noted (flash_writer.h); UNPROTECT (decoded in UNPROTECT=1 builds only): one page; the
      * others touch no flash */
     return CFG_UNPROTECT && d.op == OP_UNPROTECT ? flash_erase_ms(1) : 0;
 }

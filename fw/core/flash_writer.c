@@ -8,11 +8,22 @@
 #include "memmap.h"
 #include "port.h"
 
+/* 512 KiB of 2 KiB pages, 128 KiB of 1 KiB pages (memmap.c) */
+#define PAGE_SLOTS 256u
+
 static struct {
     uint16_t held[FLASH_HELD_BYTES / 2];
     uint8_t held_mask; /* bit n: held[n] came from the host */
     bool started;      /* the old image has been made unbootable */
+    bool spared;       /* the first page holds the new stamped vectors */
+    bool owed[PAGE_SLOTS]; /* an erase asked for, not settled yet */
 } session;
+
+/* The entry of the page holding addr. */
+static bool *owed(uint32_t addr)
+{
+    return &session.owed[(addr - FLASH_BASE_ADDR) / memmap.page_size];
+}
 
 static uint16_t read_half(uint32_t addr)
 {
@@ -29,8 +40,13 @@ uint8_t flash_check_range(uint32_t addr, uint32_t len)
     return DFU_OK;
 }
 
+static uint8_t start_session(uint32_t addr);
+
 static uint8_t program_verified(uint32_t addr, uint16_t value)
 {
+    uint8_t st = start_session(addr);
+    if (st)
+        return st;
     enum flash_result r = port_flash_program(addr, value);
     if (r == FLASH_WRPRTERR)
         return errWRITE;
@@ -39,10 +55,6 @@ static uint8_t program_verified(uint32_t addr, uint16_t value)
     return read_half(addr) == value ? DFU_OK : errVERIFY;
 }
 
-/* The first change of a session makes the old image unbootable (NOR lets
- * 0x0000 be written over anything), so a session that rewrites some pages
- * and then dies never starts a half-old, half-new image. Erasing the first
- * page does the same by itself. */
 /* The first change a session makes to the application region invalidates
  * the image there (its SP programmed to 0, which NOR allows), so an old
  * image half overwritten by an unfinished update never starts. Two changes
@@ -50,10 +62,15 @@ static uint8_t program_verified(uint32_t addr, uint16_t value)
  * that starts beyond what a stamp covers — a data page the image does not
  * own — which leaves the session unstarted. No CRC check is needed here:
  * the boot check covers exactly [APP_BASE, APP_BASE + length), so bytes
- * beyond it cannot make a stamped image start or stop starting. */
+ * beyond it cannot make a stamped image start or stop starting. Called
+ * before every erase and program: a session that changes nothing
+ * invalidates nothing. Nor does one whose first page was found to hold
+ * the new stamped vectors already (flash_write): its CRC covers every
+ * later page, so a half-written image fails it, and a zeroed SP could not
+ * be written back without erasing that page. */
 static uint8_t start_session(uint32_t addr)
 {
-    if (session.started)
+    if (session.started || session.spared)
         return DFU_OK;
     const uint32_t *vec = (const uint32_t *)(const void *)port_mem(memmap.app_base);
     if (vec[DFUBOOT_STAMP_WORD_MAGIC] == DFUBOOT_STAMP_MAGIC &&
@@ -66,14 +83,23 @@ static uint8_t start_session(uint32_t addr)
     return st ? st : program_verified(memmap.app_base + 2, 0);
 }
 
-/* The page holding addr is erased. */
+/* The page holding addr holds the block (len bytes of data at addr) and
+ * 0xFF everywhere else: what erasing it and writing the block leave. */
+static bool holds(uint32_t addr, const uint8_t *data, uint32_t len)
+{
+    uint32_t page = addr & ~(memmap.page_size - 1u);
+    const uint8_t *p = port_mem(page);
+    for (uint32_t i = 0; i < memmap.page_size; i++) {
+        uint32_t k = page + i - addr;
+        if (p[i] != (k < len ? data[k] : 0xFF))
+            return false;
+    }
+    return true;
+}
+
 static bool blank(uint32_t addr)
 {
-    const uint8_t *p = port_mem(addr & ~(memmap.page_size - 1u));
-    for (uint32_t i = 0; i < memmap.page_size; i++)
-        if (p[i] != 0xFF)
-            return false;
-    return true;
+    return holds(addr, 0, 0);
 }
 
 /* Issue 10 item 2: a blank page is not erased again (the first flash of
@@ -82,19 +108,22 @@ static uint8_t erase_verified(uint32_t page)
 {
     if (blank(page))
         return DFU_OK;
+    uint8_t st = start_session(page);
+    if (st)
+        return st;
     if (port_flash_erase_page(page) != FLASH_DONE)
         return errERASE;
     return blank(page) ? DFU_OK : errCHECK_ERASED;
 }
 
+/* Remembered, not done (issue 10): the page's data settles it
+ * (flash_write), or the end of the session (finish). */
 uint8_t flash_erase(uint32_t addr)
 {
     uint8_t st = flash_check_range(addr, 1);
-    if (st)
-        return st;
-    uint32_t page = addr & ~(memmap.page_size - 1u);
-    st = start_session(page);
-    return st ? st : erase_verified(page);
+    if (!st)
+        *owed(addr) = true;
+    return st;
 }
 
 /* A slice of a mass erase: up to count pages of the application region
@@ -126,31 +155,78 @@ static uint8_t write_half(uint32_t addr, uint16_t value)
     return have == value ? DFU_OK : program_verified(addr, value);
 }
 
+/* An owed erase is settled by the page's first data, and not needed if
+ * the flash already holds what erasing and writing the block would leave
+ * (the block, 0xFF in the rest of the page). With wTransferSize the page
+ * size (descriptors.c), dfu-util's and pydfu's blocks are whole pages (or
+ * an image's short last one): an unchanged page of a rebuilt image costs
+ * neither an erase nor a program. Blocks smaller than a page in the middle
+ * of an image (dfu-util -t 256) find old data after them and settle the
+ * erase as an eager writer would: the page's data is not all here to
+ * judge it. An unstamped image's first page is rewritten all the same:
+ * without a CRC only its erased vectors keep a half-written image from
+ * starting (start_session). */
+static bool unchanged(uint32_t addr, const uint8_t *data, uint32_t len)
+{
+    uint32_t page = addr & ~(memmap.page_size - 1u);
+    const uint32_t *vec = (const uint32_t *)(const void *)port_mem(memmap.app_base);
+    return *owed(addr) && addr + len <= page + memmap.page_size && holds(addr, data, len) &&
+           (page != memmap.app_base || vec[DFUBOOT_STAMP_WORD_MAGIC] == DFUBOOT_STAMP_MAGIC);
+}
+
 uint8_t flash_write(uint32_t addr, const uint8_t *data, uint32_t len)
 {
     uint8_t st = flash_check_range(addr, len);
     if (st || (addr & 1u))
         return st ? st : errADDRESS;
-    st = start_session(addr);
+    if (unchanged(addr, data, len)) {
+        *owed(addr) = false;
+        session.spared |= addr == memmap.app_base;
+        return DFU_OK;
+    }
     for (uint32_t i = 0; i < len && !st; i += 2) {
+        bool *o = owed(addr + i);
+        if (*o)
+            st = erase_verified((addr + i) & ~(memmap.page_size - 1u));
+        *o = false;
         uint16_t v = data[i];
         v |= (uint16_t)((i + 1 < len ? data[i + 1] : 0xFF) << 8);
-        st = write_half(addr + i, v);
+        if (!st)
+            st = write_half(addr + i, v);
     }
     return st;
+}
+
+/* Every erase still owed (a blank page needs none); all entries end clear. */
+static uint8_t finish(void)
+{
+    uint8_t st = DFU_OK;
+    for (uint32_t page = memmap.app_base; page < memmap.flash_end; page += memmap.page_size) {
+        bool *o = owed(page);
+        if (*o && !st)
+            st = erase_verified(page);
+        *o = false;
+    }
+    return st;
+}
+
+static void forget(void)
+{
+    session.held_mask = 0;
+    session.started = session.spared = false;
 }
 
 /* Reset vector first, SP low half, SP high half last: until the very last
  * half-word lands the SP reads 0xFFFFxxxx, which no check accepts. */
 uint8_t flash_commit(void)
 {
-    uint8_t st = DFU_OK;
+    uint8_t st = finish();
     for (unsigned i = 0; i < 4 && !st; i++) {
         unsigned half = (i + 2) & 3; /* 2, 3, 0, 1 */
         if (session.held_mask & (1u << half))
             st = program_verified(memmap.app_base + 2 * half, session.held[half]);
     }
-    flash_drop();
+    forget();
     return st;
 }
 
@@ -159,10 +235,12 @@ bool flash_holding(void)
     return session.held_mask != 0;
 }
 
+/* Owed erases are still carried out: the flash ends as an eager writer
+ * would have left it. */
 void flash_drop(void)
 {
-    session.held_mask = 0;
-    session.started = false;
+    finish();
+    forget();
 }
 
 /* STM32F103 datasheet (DS5319), table "Flash memory characteristics":
@@ -174,16 +252,14 @@ uint32_t flash_erase_ms(uint32_t pages)
     return pages * 40u;
 }
 
-/* A page erase and a block announce the typical time: a host that polls
+/* A block announces the typical time of what it needs: a host that polls
  * early only gets a NAKed GETSTATUS for a few ms (dfu-util waits 5 s for a
  * control transfer), while the maxima made every update 1.6 x slower
- * than the flash (issue 10). A blank page needs no erase: 0. */
-uint32_t flash_page_erase_ms(uint32_t addr)
+ * than the flash (issue 10). An unchanged page: 0. */
+uint32_t flash_write_ms(uint32_t addr, const uint8_t *data, uint32_t len)
 {
-    return blank(addr) ? 0 : 20u;
-}
-
-uint32_t flash_write_ms(uint32_t len)
-{
-    return len * 105u / 4000u + 1u; /* len / 2 half-words x 52.5 us, rounded up */
+    uint32_t ms = len * 105u / 4000u + 1u; /* len / 2 half-words x 52.5 us, rounded up */
+    if (unchanged(addr, data, len))
+        return 0;
+    return *owed(addr) && !blank(addr) ? 20u + ms : ms;
 }
