@@ -246,6 +246,69 @@ speed_case() {
     fi
 }
 
+# ---- where the time goes: one traced session -------------------------------------
+# trace_case PART BOARD FW CASE OLD NEW: one more session of a speed row with
+# the USB/IP libusb's trace (LIBUSB_USBIP_DEBUG=1), each line time-stamped on
+# arrival, split into: dfu-util start-up until its first DNLOAD, then until
+# its ABORT (the download proper: control transfer round trips, the
+# bwPollTimeout waits the device asked for, dfu-util in between), then exit.
+# Not counted in the medians (the trace itself costs a little).
+declare -A TR
+trace_case() {
+    local part=$1 board=$2 fw=$3 case=$4 old=$5 new=$6 key=$1.$4 t0 trace=$WORK/trace-$1-$4.log
+    local flashf=$WORK/flash-trace.bin want=$WORK/want-trace.bin k v
+    cp "$WORK/blank-$part.bin" "$flashf" && put_image "$flashf" "$old" &&
+        cp "$flashf" "$want" && put_image "$want" "$new" || { err "trace $key: cannot prepare the flash"; return; }
+    if ! vb_start "$WORK/vb-trace-$key.log" --realtime --quiet-gpio --part "$part" --board "$board" --flash "$flashf" \
+        --pin PB2=1 "$S/$fw"; then
+        err "trace $key: vboard did not enumerate"
+        vb_stop "trace $key"
+        return
+    fi
+    t0=$EPOCHREALTIME
+    {
+        LIBUSB_USBIP_DEBUG=1 LIBUSB_USBIP_SERVERS=127.0.0.1:$VBPORT timeout 60 "$DFU_UTIL" -a 0 -s $APP_BASE -D "$new" 2>&1 >"$WORK/trace-$key.out"
+        echo "EXIT $?"
+    } | while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$trace"
+    vb_stop "trace $key"
+    # GETSTATUS answers (a1 03): bwPollTimeout = bytes 1..3 of the 6-byte
+    # answer, little-endian ms (DFU 1.1 6.1.2).
+    awk -v t0="$t0" '
+        function h(s,   i, v) { s = tolower(s); v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+        $3 == "CMD_SUBMIT" {
+            t_cmd = $1; si = 0
+            for (i = 4; i <= NF; i++) if ($i == "setup") { si = i; break }
+            if (!si) next
+            bm = $(si + 1); br = $(si + 2)
+            expect = (bm == "a1" && br == "03")
+            if (bm == "21" && br == "01" && !t_first) t_first = $1
+            if (bm == "21" && br == "06" && t_first && !t_abort) t_abort = $1
+            if (bm == "21" && br == "01") ndn++
+            next
+        }
+        $3 == "RET_SUBMIT" && t_first && !t_abort { nx++; xfer += $1 - t_cmd }
+        $3 == "RET_SUBMIT" && expect {
+            expect = 0
+            for (i = 4; i <= NF; i++) if ($i == "data") { poll += h($(i + 2)) + 256 * h($(i + 3)) + 65536 * h($(i + 4)); break }
+            next
+        }
+        $2 == "EXIT" { t_exit = $1; rc = $3 }
+        END {
+            printf "rc=%s\n", rc
+            if (t_first && t_abort && t_exit)
+                printf "start=%.3f\ndl=%.3f\ntail=%.3f\nwall=%.3f\nnx=%d\nxfer=%.3f\npoll=%.3f\nndn=%d\n", t_first - t0, t_abort - t_first, t_exit - t_abort, t_exit - t0, nx, xfer, poll / 1000, ndn
+        }' "$trace" >"$WORK/trace-$key.kv"
+    while IFS='=' read -r k v; do TR[$key.$k]=$v; done <"$WORK/trace-$key.kv"
+    if [ "${TR[$key.rc]:-x}" != 0 ] || [ -z "${TR[$key.dl]:-}" ]; then
+        err "trace $key: the traced download failed or its trace has no DNLOAD..ABORT (rc ${TR[$key.rc]:-?})"
+        grep -v 'SUBMIT' "$trace" | tail -5 | sed 's/^/    | /' >&2
+        TR[$key.dl]=""
+    elif ! cmp -s "$flashf" "$want"; then
+        err "trace $key: the flash after the traced download is not the expected one"
+        TR[$key.dl]=""
+    fi
+}
+
 # ---- boot delay: row 6 -------------------------------------------------------------
 declare -A BOOT
 # boot_case PART BOARD FW NAME APPIMAGE: virtual time from power-on to the
@@ -299,6 +362,17 @@ measure() {
         speed_case "$part" "$board" "$fw" same "$d/new.bin" "$d/new.bin"
         speed_case "$part" "$board" "$fw" one "$d/new.bin" "$d/one.bin"
         speed_case "$part" "$board" "$fw" every4 "$d/new.bin" "$d/every4.bin"
+        # The images are what the labels say (dense: every half-word counts).
+        local np=$((IMG / page)) c w
+        for c in "first $np $((IMG / 2))" "same 0 0" "one 2 $page" "every4 $(((np + 3) / 4)) $((((np + 3) / 4) * page / 2))"; do
+            set -- $c
+            w=${WORKV[$part.$1]:-}
+            [ -z "$w" ] || [ "$w" = "$2 $3" ] || err "$part.$1: the images need $w (pages, half-words) of flash work, not $2 $3 as made"
+        done
+        if [ "$part" = f103c8 ]; then
+            trace_case "$part" "$board" "$fw" first "$d/old.bin" "$d/new.bin"
+            trace_case "$part" "$board" "$fw" same "$d/new.bin" "$d/new.bin"
+        fi
         boot_case "$part" "$board" "$fw" unstamped "$d/boot-unstamped.bin"
         boot_case "$part" "$board" "$fw" 8k "$d/boot-8k.bin"
         boot_case "$part" "$board" "$fw" 56k "$d/boot-56k.bin"
@@ -307,6 +381,7 @@ measure() {
 }
 
 T_START=$EPOCHREALTIME
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 FP0=$(fingerprint)
 snapshot || { echo "bench: ERROR: cannot copy the binaries" >&2; exit 1; }
 [ "$(fingerprint)" = "$FP0" ] || { FP0=$(fingerprint); snapshot || exit 1; }
@@ -327,7 +402,7 @@ speed_rows() { # PART
         case $c in
             first) n=1 label="first update, 56 KiB over another" ;;
             same) n=2 label="the same image again" ;;
-            one) n=3 label="one page changed" ;;
+            one) n=3 label="one page changed (+ the stamp)" ;;
             every4) n=4 label="every fourth page changed" ;;
         esac
         m=${MED[$p.$c]:-}
@@ -365,6 +440,7 @@ report() {
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $git$dirty; $($DFU_UTIL -V 2>/dev/null | head -1);"
     echo "dfuboot.bin sha256 bluepill $MEASURED_C8, generic_f103rc $MEASURED_RC. \`make bench\` (bench/bench.sh), BENCH_REPS=$REPS."
+    echo "Host: $(nproc) cores, load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) at the end (the wall times grow with the load)."
     echo
     row "#" "measurement" part "measured" "flash work needed (from the images)" "datasheet" "x ds" "x row 1" "goal (issue 10)" mark
     printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---- -------------------------------------- ---------- ----------------------: ------------------------------------- ----------: ------: --------: ------------------------------- ------
@@ -428,6 +504,17 @@ report() {
             [ -n "$ts" ] && echo "Power-on to enumerated in DFU mode, $p (vboard virtual time, Linux-like host): $(fmt %.1f "$(calc "$(median $ts) * 1000")") ms."
         done
     fi
+    local c
+    for c in first same; do
+        local k=f103c8.$c
+        [ -n "${TR[$k.dl]:-}" ] || continue
+        echo "Where the time goes, f103c8 row $([ $c = first ] && echo 1 || echo 2) (one more session, traced: LIBUSB_USBIP_DEBUG=1): $(fmt %.3f "${TR[$k.wall]}") s ="\
+            "$(fmt %.3f "${TR[$k.start]}") s dfu-util start-up to its first DNLOAD"\
+            "+ $(fmt %.3f "${TR[$k.dl]}") s to its ABORT ($(fmt %.3f "${TR[$k.poll]}") s of bwPollTimeout waits the device asked for,"\
+            "${TR[$k.nx]} control transfers x $(fmt %.2f "$(calc "${TR[$k.xfer]} * 1000 / ${TR[$k.nx]}")") ms = $(fmt %.3f "${TR[$k.xfer]}") s round trips,"\
+            "$(fmt %.3f "$(calc "${TR[$k.dl]} - ${TR[$k.poll]} - ${TR[$k.xfer]}")") s other)"\
+            "+ $(fmt %.3f "${TR[$k.tail]}") s to exit."
+    done
     echo
     echo "Reproduce one row (f103c8, row 1; PORT = any free port):"
     echo
