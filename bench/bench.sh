@@ -279,22 +279,29 @@ trace_case() {
             t_cmd = $1; si = 0
             for (i = 4; i <= NF; i++) if ($i == "setup") { si = i; break }
             if (!si) next
-            bm = $(si + 1); br = $(si + 2)
+            bm = $(si + 1); br = $(si + 2); wv = h($(si + 3)) + 256 * h($(si + 4)); wl = h($(si + 7)) + 256 * h($(si + 8))
+            d0 = ""
+            for (i = si + 9; i <= NF; i++) if ($i == "data") { d0 = $(i + 1); break }
             expect = (bm == "a1" && br == "03")
             if (bm == "21" && br == "01" && !t_first) t_first = $1
             if (bm == "21" && br == "06" && t_first && !t_abort) t_abort = $1
-            if (bm == "21" && br == "01") ndn++
+            # DfuSe (AN3156): block 0 carries commands (0x41 erase, 0x21 set
+            # address), blocks >= 2 data.
+            if (bm == "21" && br == "01") { ndn++; kind = wv >= 2 ? "write" : d0 == "41" ? "erase" : d0 == "21" ? "setaddr" : "cmd"; firstgs = 1 }
             next
         }
         $3 == "RET_SUBMIT" && t_first && !t_abort { nx++; xfer += $1 - t_cmd }
         $3 == "RET_SUBMIT" && expect {
             expect = 0
-            for (i = 4; i <= NF; i++) if ($i == "data") { poll += h($(i + 2)) + 256 * h($(i + 3)) + 65536 * h($(i + 4)); break }
+            for (i = 4; i <= NF; i++) if ($i == "data") { p = h($(i + 2)) + 256 * h($(i + 3)) + 65536 * h($(i + 4)); poll += p; break }
+            # The answer right after a command: what the device announces for it.
+            if (firstgs && kind != "" && !((kind, p) in seen)) { seen[kind, p] = 1; vals[kind] = vals[kind] (vals[kind] == "" ? "" : "/") p }
+            firstgs = 0
             next
         }
         $2 == "EXIT" { t_exit = $1; rc = $3 }
         END {
-            printf "rc=%s\n", rc
+            printf "rc=%s\nann=erase %s ms, set address %s ms, write %s ms\n", rc, vals["erase"] == "" ? "-" : vals["erase"], vals["setaddr"] == "" ? "-" : vals["setaddr"], vals["write"] == "" ? "-" : vals["write"]
             if (t_first && t_abort && t_exit)
                 printf "start=%.3f\ndl=%.3f\ntail=%.3f\nwall=%.3f\nnx=%d\nxfer=%.3f\npoll=%.3f\nndn=%d\n", t_first - t0, t_abort - t_first, t_exit - t_abort, t_exit - t0, nx, xfer, poll / 1000, ndn
         }' "$trace" >"$WORK/trace-$key.kv"
@@ -331,7 +338,8 @@ declare -A BOARD_OF=([f103c8]=bluepill [f103rc]=generic_f103rc) FW_OF=([f103c8]=
 declare -A BLINKY_OF=([f103c8]=$BLINKY_C8 [f103rc]=$BLINKY_RC)
 # 64 KiB fits behind the bootloader only where the flash is over 72 KiB.
 declare -A FITS64=([f103c8]=0 [f103rc]=1)
-PARTS=(f103c8 f103rc)
+# BENCH_PARTS=f103c8 measures one part only (quicker, for development).
+read -r -a PARTS <<<"${BENCH_PARTS:-f103c8 f103rc}"
 
 stamp() { "$S/$STAMP" --base $APP_BASE --flash-size "${FSIZE[$1]}" "$2" >/dev/null; }
 
@@ -513,7 +521,7 @@ report() {
             "+ $(fmt %.3f "${TR[$k.dl]}") s to its ABORT ($(fmt %.3f "${TR[$k.poll]}") s of bwPollTimeout waits the device asked for,"\
             "${TR[$k.nx]} control transfers x $(fmt %.2f "$(calc "${TR[$k.xfer]} * 1000 / ${TR[$k.nx]}")") ms = $(fmt %.3f "${TR[$k.xfer]}") s round trips,"\
             "$(fmt %.3f "$(calc "${TR[$k.dl]} - ${TR[$k.poll]} - ${TR[$k.xfer]}")") s other)"\
-            "+ $(fmt %.3f "${TR[$k.tail]}") s to exit."
+            "+ $(fmt %.3f "${TR[$k.tail]}") s to exit. bwPollTimeout in the first GETSTATUS after each command: ${TR[$k.ann]}."
     done
     echo
     echo "Reproduce one row (f103c8, row 1; PORT = any free port):"
