@@ -22,7 +22,7 @@
 # read back (the whole flash file compared with the expected one) and the
 # upload compared with the image.
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 ROOT=$PWD
 OUT=build/bench
 VBOARD=build/host/vboard
@@ -104,9 +104,9 @@ free_port() {
 # vb_start LOG vboard-args...: starts vboard on a free port (VBPORT, VBPID) and
 # waits until the host model has enumerated the device.
 vb_start() {
-    local log=$1 try i
+    local log=$1 i
     shift
-    for try in 1 2 3; do
+    for _ in 1 2 3; do
         VBPORT=$(free_port) || return 1
         : >"$log"
         "$S/$VBOARD" --port "$VBPORT" "$@" >"$log" 2>&1 &
@@ -401,7 +401,6 @@ measure
     WARNINGS+=("binaries under build/ changed during the run (concurrent build): the figures are for the copies taken at its start (sha256 above); run make bench again for the new ones")
 
 # ---- report ----------------------------------------------------------------------
-ROWNUM=0
 # row NUM WHAT PART MEASURED WORK DATASHEET XDS XROW1 GOAL MARK
 row() { printf '| %-2s | %-36s | %-8s | %-20s | %-35s | %-9s | %-5s | %-7s | %-29s | %-4s |\n' "$@"; }
 
