@@ -20,3 +20,7 @@ BENCH_DEPS += $(HOSTDIR)/vboard $(HOSTDIR)/libusb-1.0.so.0 $(HOSTDIR)/dfuboot-st
 # One word: the top Makefile runs each BENCH_CMDS word as a command
 # (bench.sh is executable).
 BENCH_CMDS += bench/bench.sh
+
+# The image maker's flash-work counting is a unit suite of `make test` (fast,
+# no timing); the bench itself is not.
+TEST_SUITES += bench/test_images.sh

@@ -27,7 +27,10 @@ ROOT=$PWD
 OUT=build/bench
 VBOARD=build/host/vboard
 STAMP=build/host/dfuboot-stamp
-IMAGES="python3 $ROOT/bench/images.py"
+# Debian's python3 (mk/deps.sh e2e); a python3 on PATH otherwise.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+IMAGES="$PY $ROOT/bench/images.py"
 DFU_UTIL=${DFU_UTIL:-/usr/bin/dfu-util}
 REPS=${BENCH_REPS:-3}
 export LD_LIBRARY_PATH=$ROOT/build/host
@@ -84,7 +87,7 @@ for f in "$VBOARD" "$STAMP" build/host/libusb-1.0.so.0 "$DFU_UTIL" "$FW_C8" "$FW
     [ -e "$f" ] || { echo "bench: ERROR: $f is missing (run make)" >&2; exit 1; }
 done
 command -v arm-none-eabi-size >/dev/null || { echo "bench: ERROR: arm-none-eabi-size not installed" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "bench: ERROR: python3 not installed (mk/deps.sh e2e)" >&2; exit 1; }
+command -v "$PY" >/dev/null || { echo "bench: ERROR: python3 not installed (mk/deps.sh e2e)" >&2; exit 1; }
 
 # ---- helpers -------------------------------------------------------------------
 
