@@ -81,5 +81,5 @@ $IM fill "$T/f" "$T/app" 8192 9
 check fill_size 8192 "$(stat -c %s "$T/f")"
 check fill_keeps_the_application 0 "$(cmp -s "$T/app" <(head -c 280 "$T/f"); echo $?)"
 
-echo "bench images: $pass passed, $fail failed"
+echo "images: $pass passed, $fail failed"
 [ $fail -eq 0 ]
