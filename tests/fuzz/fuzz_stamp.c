@@ -17,6 +17,9 @@
  *   rest     the image file, as dfuboot-stamp would read it
  *
  * Invariants (a violation prints "INVARIANT VIOLATED: ..." and aborts):
+ *   - a layout the checks accept ends inside the 32-bit address space:
+ *     dfuboot-stamp keeps 0x08000000 + flash size as a 32-bit flash end
+ *     (struct dfuse_target) for --dfu and --check-dfu;
  *   - no crash, no ASan/UBSan report; the image buffer has exactly the
  *     room stamp.h asks for (length + 3), so padding past it is caught;
  *   - every refusal (-1) comes with a message, and leaves the image and
@@ -286,9 +289,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     stat[ST_INPUTS]++;
     c.layout_ok = stamp_check_layout(&c.lay, msg, sizeof msg) == 0;
-    if (c.layout_ok)
+    if (c.layout_ok) {
         stat[ST_LAYOUT_OK]++;
-    else
+        if ((uint64_t)STAMP_FLASH_START + c.lay.flash_size > 0xFFFFFFFFull)
+            violation("stamp_check_layout accepts flash size 0x%08x: the flash end "
+                      "0x%08x + size is past the 32-bit address space, and dfuboot-stamp's "
+                      "32-bit dfuse_target.flash_end wraps to 0x%08x",
+                      (unsigned)c.lay.flash_size, (unsigned)STAMP_FLASH_START,
+                      (unsigned)(STAMP_FLASH_START + c.lay.flash_size));
+    } else
         must_say(msg, "stamp_check_layout");
     c.boot_model = c.boot_model && c.layout_ok;
 
