@@ -7,10 +7,12 @@
  *   byte 0   the bootloader the file is checked for: bits 0-1 USB IDs
  *            (ids_table), bits 2-4 APP_BASE (base_table), bits 5-7 flash
  *            size (kib_table)
- *   byte 1   bits 0-6: where the round trip below damages the file it
+ *   byte 1   bits 0-5: where the round trip below damages the file it
  *            wrote; bit 7: seal: the harness writes the right CRC into the
  *            last 4 bytes before reading, so the reading gets past the CRC
- *            to the structure behind it
+ *            to the structure behind it; bit 6 (with 7): the harness also
+ *            writes the file's length into DFUImageSize and dwTargetSize,
+ *            so mutations reach the element chain
  *   rest     read as a .dfu file, and written as an image
  *
  * Invariants (a violation prints "INVARIANT VIOLATED: ..." and aborts):
@@ -63,6 +65,12 @@ static unsigned long long stat[ST_COUNT];
 
 static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
 
 /* A CRC-32 of its own (table-free, reflected 0xEDB88320, the DFU 1.1 B.1
  * suffix CRC), so the reader's is not checked against itself. */
@@ -212,9 +220,7 @@ static void round_trip(const uint8_t *img, size_t len, uint8_t damage,
 #if FUZZ_BREAK
     if (len) { /* self-test: the harness changes a data byte and re-seals the file */
         f[DFUSE_PREFIX_LEN + DFUSE_TARGET_PREFIX_LEN + DFUSE_ELEMENT_HEADER_LEN] ^= 0x40;
-        uint32_t c = ref_crc(f, flen - 4);
-        for (int i = 0; i < 4; i++)
-            f[flen - 4 + i] = (uint8_t)(c >> (8 * i));
+        put_le32(f + flen - 4, ref_crc(f, flen - 4));
     }
 #endif
     int rc = dfuse_file_read(f, flen, t, &info, msg, sizeof msg);
@@ -243,7 +249,7 @@ static void round_trip(const uint8_t *img, size_t len, uint8_t damage,
 
     /* One byte changed: refused. The byte is chosen over the whole file,
      * its new value never equals the old. */
-    damage &= 0x7Fu;
+    damage &= 0x3Fu;
     size_t pos = ((size_t)damage * 2654435761u) % flen;
     uint8_t old = f[pos];
     f[pos] = (uint8_t)(old ^ (damage | 1u));
@@ -278,10 +284,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!f)
         abort();
     memcpy(f, data, size);
+    if ((damage & 0xC0) == 0xC0 && size >= DFUSE_MIN_FILE_LEN) {
+        put_le32(f + 6, (uint32_t)size);
+        put_le32(f + DFUSE_PREFIX_LEN + 266,
+                 (uint32_t)(size - DFUSE_SUFFIX_LEN - DFUSE_PREFIX_LEN - DFUSE_TARGET_PREFIX_LEN));
+    }
     if ((damage & 0x80) && size >= 4) {
-        uint32_t c = ref_crc(f, size - 4);
-        for (int i = 0; i < 4; i++)
-            f[size - 4 + i] = (uint8_t)(c >> (8 * i));
+        put_le32(f + size - 4, ref_crc(f, size - 4));
         stat[ST_SEALED]++;
     }
     read_input(f, size, &t);

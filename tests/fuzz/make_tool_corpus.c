@@ -191,7 +191,7 @@ static void dfuse_seeds(void)
     s[11] = DFUSE_SUFFIX_LEN;
     put32(s + 12, dfuse_crc32(0xFFFFFFFFu, f, total - 4));
     buf[0] = DFUSE_CFG(0, 0, 0);
-    buf[1] = 0x83; /* sealed: the harness rewrites the (right) CRC */
+    buf[1] = 0xC3; /* sealed: the harness rewrites the (right) sizes and CRC */
     len = 2 + total;
     save("03-two-elements-any-ids");
 
@@ -202,6 +202,13 @@ static void dfuse_seeds(void)
     memcpy(buf + 2, img, 100);
     len = 2 + 100;
     save("04-raw-image");
+
+    /* for a bootloader whose region is empty (APP_BASE 0x08010000 on a
+     * 64 KiB part): the round trip's file must be refused as outside */
+    buf[0] = DFUSE_CFG(0, 6, 0);
+    buf[1] = 0x21;
+    len = 2 + 100;
+    save("05-no-room");
 }
 
 int main(int argc, char **argv)
