@@ -24,29 +24,27 @@
 #error "BOARD_HSE_HZ cannot give SYSCLK = 72 MHz and USB = 48 MHz (PLL x2..x16 of HSE or HSE/2)"
 #endif
 
-/* Waits until ms > 0 milliseconds have passed or RCC_CR has bit set, the
- * watchdog fed throughout; returns the milliseconds left (0: timed out). A
- * zero bit never matches: that is delay_ms. SysTick counts real clock
- * cycles, which vboard models too; it is left stopped, as at reset (RVR
- * and CVR have no defined reset value). */
-static uint32_t wait_cr(uint32_t ms, uint32_t bit, uint32_t cycles_per_ms)
+/* Waits until RCC_CR has bit set or SYSCLK has run cycles cycles, the
+ * watchdog fed throughout; returns the bit, 0 when the time ran out. A
+ * zero bit never comes: that is delay_ms. SysTick's reload value has 24
+ * bits (PM0056 4.5.2): at most 2^24 cycles, 2.09 s on the HSI, 233 ms at
+ * 72 MHz. It counts real clock cycles, which vboard models too, and is
+ * left stopped, as at reset (RVR and CVR have no defined reset value). */
+static uint32_t wait_cr(uint32_t cycles, uint32_t bit)
 {
-    SYST_RVR = cycles_per_ms - 1u;
-    SYST_CVR = 0;
+    SYST_RVR = cycles - 1u;
+    SYST_CVR = 0; /* clears COUNTFLAG; it sets after RVR + 1 cycles */
     SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_ENABLE;
-    do {
+    uint32_t ready;
+    while (!(ready = RCC_CR & bit) && !(SYST_CSR & SYST_CSR_COUNTFLAG))
         IWDG_KR = IWDG_KR_RELOAD;
-        if (RCC_CR & bit)
-            break;
-        ms -= (SYST_CSR & SYST_CSR_COUNTFLAG) != 0; /* a wrap: one ms */
-    } while (ms);
     SYST_CSR = 0;
-    return ms;
+    return ready;
 }
 
 void delay_ms(uint32_t ms, uint32_t sysclk_hz)
 {
-    (void)wait_cr(ms, 0, sysclk_hz / 1000u);
+    (void)wait_cr(ms * (sysclk_hz / 1000u), 0);
 }
 
 /* No crystal, or a PLL that does not lock: stay on the HSI and blink the
@@ -78,22 +76,26 @@ static __attribute__((noinline)) void pll_start(uint32_t cfgr)
     RCC_CR |= RCC_CR_PLLON;
 }
 
-/* Both waits run on the HSI of the reset state. DS5319 gives tSU(HSE) 2 ms
- * typical and tLOCK 200 us maximum: 100 ms each leaves room for slow
- * crystals. SYSCLK follows PLLRDY within a few cycles (SW, pll_start);
- * the 20 ms delays that come next do not need those cycles counted. A PLL
- * that locked only after its 100 ms (500 times tLOCK) would take SYSCLK
- * to 72 MHz during clock_failed: the LED then blinks faster, still
- * blinking. */
+/* The HSE or the PLL ready within 100 ms on the HSI of the reset state,
+ * or clock_failed. DS5319 gives tSU(HSE) 2 ms typical and tLOCK 200 us
+ * maximum: 100 ms leaves room for slow crystals. */
+static __attribute__((noinline)) void wait_ready(uint32_t bit)
+{
+    if (!wait_cr(START_TIMEOUT_MS * (HSI_HZ / 1000u), bit))
+        clock_failed();
+}
+
+/* SYSCLK follows PLLRDY within a few cycles (SW, pll_start); the 20 ms
+ * delays that come next do not need those cycles counted. A PLL that
+ * locked only after its 100 ms (500 times tLOCK) would take SYSCLK to
+ * 72 MHz during clock_failed: the LED would blink faster, still blinking. */
 void clock_init_72mhz(void)
 {
     RCC_CR |= RCC_CR_HSEON;
-    if (!wait_cr(START_TIMEOUT_MS, RCC_CR_HSERDY, HSI_HZ / 1000u))
-        clock_failed();
+    wait_ready(RCC_CR_HSERDY);
     pll_start(RCC_CFGR_PLLSRC_HSE | PLL_PREDIV | RCC_CFGR_PLLMUL(SYSCLK_HZ / PLL_IN_HZ) |
               RCC_CFGR_PPRE1_DIV2 | RCC_CFGR_SW_PLL);
-    if (!wait_cr(START_TIMEOUT_MS, RCC_CR_PLLRDY, HSI_HZ / 1000u))
-        clock_failed();
+    wait_ready(RCC_CR_PLLRDY);
 }
 
 /* The boot check's CRC at 64 MHz instead of the 8 MHz HSI: PLL from
