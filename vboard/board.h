@@ -137,6 +137,10 @@ struct vb {
      * vb_now_ns adds the instructions executed so far (cpu.c). */
     uint64_t now_ns;
     uint64_t cyc_frac; /* remainder of cycles * 1e9 / hz carried between slices */
+    /* A SYSCLK switch inside a slice: the cycles run so far are folded into
+     * now_ns at the clock they ran on (slice_hz), the rest at the new one. */
+    uint64_t slice_folded; /* cycles of the running slice already in now_ns */
+    uint32_t slice_hz;     /* the clock of the cycles not yet folded */
     uint64_t stall_until_ns;
     uint64_t flash_busy_ns; /* total virtual time spent in flash stalls */
     uint64_t wall_start_ns;

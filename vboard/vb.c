@@ -45,18 +45,24 @@ static uint32_t cpu_hz(const struct vb *vb)
 uint64_t vb_now_ns(const struct vb *vb)
 {
     uint64_t n = m3_slice_icount(vb->cpu);
-    if (!n)
+    if (n <= vb->slice_folded)
         return vb->now_ns;
-    return vb->now_ns + (n * 1000000000ull + vb->cyc_frac) / cpu_hz(vb);
+    return vb->now_ns + ((n - vb->slice_folded) * 1000000000ull + vb->cyc_frac) / vb->slice_hz;
+}
+
+static void fold_cycles(struct vb *vb, uint64_t n)
+{
+    uint64_t hz = vb->slice_hz, num = n * 1000000000ull + vb->cyc_frac;
+    vb->now_ns += num / hz;
+    vb->cyc_frac = num % hz;
 }
 
 /* Folds the instructions of a finished slice into now_ns (cpu.c calls it
  * as soon as uc_emu_start returns). */
 void vb_account_cycles(struct vb *vb, uint64_t n)
 {
-    uint64_t hz = cpu_hz(vb), num = n * 1000000000ull + vb->cyc_frac;
-    vb->now_ns += num / hz;
-    vb->cyc_frac = num % hz;
+    fold_cycles(vb, n - vb->slice_folded);
+    vb->slice_folded = 0;
 }
 
 /* ---- Output ---------------------------------------------------------------- */
@@ -466,9 +472,20 @@ static bool backup_writable(void *ctx)
     return pwr_dbp(vb->pwr);
 }
 
+/* A store to RCC_CFGR switched SYSCLK inside a slice (or a ready
+ * oscillator did, between slices): the cycles run so far ran at the old
+ * clock. The slice ends at the next block: its budget was sized in cycles
+ * of the old clock. */
 static void sysclk_changed(void *ctx, uint32_t hz)
 {
     struct vb *vb = ctx;
+    uint64_t n = m3_slice_icount(vb->cpu);
+    if (n > vb->slice_folded) {
+        fold_cycles(vb, n - vb->slice_folded);
+        vb->slice_folded = n;
+    }
+    vb->slice_hz = cpu_hz(vb);
+    vb_kick(vb);
     flash_check_latency(vb->flash, hz);
 }
 
@@ -718,6 +735,7 @@ int vb_run(struct vb *vb)
             instr = 1;
         pace(vb, vb->now_ns);
         vb->stop_slice = false;
+        vb->slice_hz = cpu_hz(vb);
         m3_run(vb->cpu, instr);
     }
     vb_report_repeats(vb);
