@@ -53,5 +53,14 @@ test-faults:
 test-faults-run: $(FAULTS_NEEDS)
 	@bash tests/faults/powercut.sh --cuts $(FAULTS_CUTS) --jobs $(FAULTS_JOBS)
 
-TEST_DEPS += $(FAULTS_NEEDS) faults-fw
-TEST_SUITES += 'tests/faults/powercut.sh --short' tests/faults/badend.sh tests/faults/security.sh
+TEST_DEPS += $(FAULTS_NEEDS) faults-fw $(FAULTS_DIR)/torn_commit
+TEST_SUITES += 'tests/faults/powercut.sh --short' tests/faults/badend.sh tests/faults/security.sh \
+	$(FAULTS_DIR)/torn_commit 'tests/faults/everyop.sh --short'
+
+# Issue 12 item 4: every torn state of the commit and invalidation
+# half-words against the core's boot check (unit simulator, no sanitizers:
+# it runs millions of checks).
+$(FAULTS_DIR)/torn_commit: tests/faults/torn_commit.c $(UNIT_CORE) $(UNIT_SUPPORT) $(UNIT_HDR)
+	@mkdir -p $(@D)
+	@echo "  CC    $@"
+	@$(HOST_CC) $(HOST_CFLAGS) -O2 -Ifw/core -Itests -Itests/unit $< $(UNIT_CORE) $(UNIT_SUPPORT) -o $@
