@@ -7,6 +7,7 @@
 #define VB_BOARD_H
 
 #include "dbgmcu.h"
+#include "flash.h"
 #include "vb.h"
 
 #include <stdio.h>
@@ -76,6 +77,7 @@ struct vb_opts {
     double exit_after_s; /* virtual seconds, 0 = run until a signal */
     double usb_error_rate;   /* --usb-errors: packets lost, 0..1 */
     uint64_t usb_error_seed;
+    struct flash_cut cut;    /* --cut-at-flash-op, --cut-at-ns, --torn */
 };
 
 enum {

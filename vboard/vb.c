@@ -405,6 +405,13 @@ bool vb_dplus_pulled_up(const struct vb *vb)
     return pulled;
 }
 
+void vb_power_cut(struct vb *vb)
+{
+    vb->quit = true;
+    vb_kick(vb);
+    m3_stop_now(vb->cpu);
+}
+
 void vb_system_reset(struct vb *vb, const char *why)
 {
     if (!vb->reset_why)
@@ -508,6 +515,7 @@ struct vb *vb_new(const struct vb_opts *opt)
         .image_size = opt->image_size,
         .hw_iwdg = opt->hw_iwdg,
         .time_max = opt->flash_time_max,
+        .cut = opt->cut.at_op || opt->cut.at_ns ? &vb->opt.cut : NULL,
     };
     vb->nvic = nvic_new(vb); /* first: other models raise lines from their constructors */
     vb->rcc = rcc_new(vb);
@@ -739,5 +747,7 @@ int vb_run(struct vb *vb)
         m3_run(vb->cpu, instr);
     }
     vb_report_repeats(vb);
+    /* A dry run's count, for the campaigns that then cut at each one. */
+    vb_event(vb, "flash operations since power-on: %llu", (unsigned long long)flash_ops(vb->flash));
     return vb->exit_status; /* 0, or 3 after a --strict stop */
 }
