@@ -3,8 +3,9 @@
 #                          blinky, dfuboot-stamp, vboard and the USB/IP libusb
 #   make demo              build everything, update a virtual board with dfu-util
 #   make test              every test suite; ends with "N passed, N failed"
-#   make bench             size and speed figures
-#   make fuzz              long fuzzing run of the USB/DFU core
+#   make bench             the benchmark table: update speed, boot delay, size (issue 10)
+#   make fuzz              fuzzing run of the USB/DFU core and the stamp tool (600 s)
+#   make fuzz-long         the same for FUZZ_SECONDS (default 3600) on all cores
 #   make test-faults       the full power-cut campaign
 #   make BOARD=maple_mini  one board (bluepill maple_mini generic_f103rc olimex_h103)
 #   make clean

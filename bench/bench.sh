@@ -1,37 +1,60 @@
 #!/usr/bin/env bash
-# bench/bench.sh - dfuboot size and speed figures (`make bench`).
+# bench/bench.sh - dfuboot's benchmark table (`make bench`), issue 10 item 5.
 #
-# 1. Size of every firmware configuration built under build/fw/ (arm-none-eabi-size -A).
-# 2. Update speed: stock dfu-util against vboard --realtime, dense pseudo-random
-#    images (bytes 0x00..0xFE, so no half-word is 0xFFFF and none is skipped),
-#    BENCH_REPS runs each (default 3), median wall time, next to the flash limit
-#    from the datasheet typical timings. Upload speed. Power-on to USB enumerated
-#    and to the application's first instruction (vboard virtual time).
-# 3. bwPollTimeout the device reports for erase and write (LIBUSB_USBIP_DEBUG=1
-#    trace of one download), next to the datasheet typical times.
+# One table, for f103c8 (bluepill build) and f103rc (generic_f103rc build):
+#  1. first update of a stamped 56 KiB image of dense random data over a
+#     different old image of the same size (every page erased and programmed),
+#  2. the same image again, 3. the image with one page changed, 4. the image
+#     with every fourth page changed: stock dfu-util through our USB/IP libusb
+#     against vboard --realtime, wall time, median of BENCH_REPS (default 3);
+#  5. upload of 56 KiB (in the sessions of row 1);
+#  6. boot delay: power-on reset to the application's first instruction
+#     (vboard "app start", virtual time): unstamped, stamped 8/56/64 KiB;
+#  7. flash size of the default bluepill build.
+# Each speed row stands next to the datasheet flash time of the work the update
+# needs at the least, computed from the images (bench/images.py work: pages
+# whose content differs between the old flash and the new image, half-words
+# not 0xFFFF in those pages), never from what the firmware reports. Goals from
+# issue 10 get a pass/miss mark; a miss is a result, not an error.
 #
-# Tables go to stdout and to build/bench/results.md; progress goes to stderr.
-# Exit status 1 when any figure could not be measured (a failing step is an
-# error, never a number). Every written image is read back and compared.
+# The table goes to stdout and build/bench/results.md; progress to stderr.
+# Exit status 1 when a figure could not be measured. Every written image is
+# read back (the whole flash file compared with the expected one) and the
+# upload compared with the image.
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 ROOT=$PWD
 OUT=build/bench
 VBOARD=build/host/vboard
 STAMP=build/host/dfuboot-stamp
+# Debian's python3 (mk/deps.sh e2e); a python3 on PATH otherwise.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+IMAGES="$PY $ROOT/bench/images.py"
 DFU_UTIL=${DFU_UTIL:-/usr/bin/dfu-util}
 REPS=${BENCH_REPS:-3}
 export LD_LIBRARY_PATH=$ROOT/build/host
 
-# Datasheet typical timings (DS5319/DS5792): page erase 20 ms, half-word 52.5 us.
+# Datasheet flash timings (DS5319 table "Flash memory characteristics"; DS5792
+# gives the same for the high-density F103RC): 16-bit programming tPROG 52.5 us
+# typical (40..70); page erase tERASE 20..40 ms with no typical given, so 20 ms
+# as issue 10 counts it (a real page erase may take up to twice that).
 T_ERASE_MS=20
 T_PROG_US=52.5
-BUDGET=4096
-PEER=3686
-RAM_BUDGET=2048
+APP_BASE=0x08002000
+APP_OFF=8192
+IMG=57344 # 56 KiB: the whole application region of a 64 KiB f103c8
+# Goals (issue 10, "Goals").
+G_FIRST=1.15 G_SAME=0.15 G_ONE=0.2 G_BOOT_MS=2 BUDGET=4096
+# DfuSe bootloaders for the F103 to compare the size with: issue 10 names
+# 3,592 bytes, the smallest measured, built with the same compiler; the older
+# figure 3686 is issue 2's "3.6 KiB" (x 1024), not a measurement.
+PEER_MEASURED=3592
+PEER_36K=3686
 
 FW_C8=build/fw/bluepill/dfuboot.bin
 FW_RC=build/fw/generic_f103rc/dfuboot.bin
+ELF_C8=build/fw/bluepill/dfuboot.elf
 BLINKY_C8=build/app/bluepill/blinky.bin
 BLINKY_RC=build/app/generic_f103rc/blinky.bin
 
@@ -58,19 +81,15 @@ fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.6f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 minv() { printf '%s\n' "$@" | sort -g | head -1; }
 maxv() { printf '%s\n' "$@" | sort -g | tail -1; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
-for f in "$VBOARD" "$STAMP" build/host/libusb-1.0.so.0 "$DFU_UTIL" "$FW_C8" "$FW_RC" "$BLINKY_C8" "$BLINKY_RC"; do
+for f in "$VBOARD" "$STAMP" build/host/libusb-1.0.so.0 "$DFU_UTIL" "$FW_C8" "$FW_RC" "$ELF_C8" "$BLINKY_C8" "$BLINKY_RC"; do
     [ -e "$f" ] || { echo "bench: ERROR: $f is missing (run make)" >&2; exit 1; }
 done
 command -v arm-none-eabi-size >/dev/null || { echo "bench: ERROR: arm-none-eabi-size not installed" >&2; exit 1; }
+command -v "$PY" >/dev/null || { echo "bench: ERROR: python3 not installed (mk/deps.sh e2e)" >&2; exit 1; }
 
 # ---- helpers -------------------------------------------------------------------
-
-# gen_img OUT SIZE SEED: deterministic dense bytes 0x00..0xFE.
-gen_img() {
-    LC_ALL=C awk -v n="$2" -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%c", int(rand() * 255) }' >"$1"
-    [ "$(stat -c %s "$1")" -eq "$2" ]
-}
 
 # A TCP port on 127.0.0.1 that nobody listens on, below the ephemeral range
 # (the local ends of our own USB/IP connections live there).
@@ -88,9 +107,9 @@ free_port() {
 # vb_start LOG vboard-args...: starts vboard on a free port (VBPORT, VBPID) and
 # waits until the host model has enumerated the device.
 vb_start() {
-    local log=$1 try i
+    local log=$1 i
     shift
-    for try in 1 2 3; do
+    for _ in 1 2 3; do
         VBPORT=$(free_port) || return 1
         : >"$log"
         "$S/$VBOARD" --port "$VBPORT" "$@" >"$log" 2>&1 &
@@ -136,15 +155,12 @@ dfu() {
 }
 show_tail() { tr '\r' '\n' <"$1" | grep -v '^ *$' | tail -"${2:-6}" | sed 's/^/    | /' >&2; }
 
-# flash_slice FLASHFILE OFFSET COUNT: bytes of a vboard --flash file.
-flash_slice() { tail -c +$(($2 + 1)) "$1" | head -c "$3"; }
+# datasheet_s PAGES HALFWORDS: typical seconds to erase and program that much.
+datasheet_s() { calc "$1 * $T_ERASE_MS / 1000 + $2 * $T_PROG_US / 1e6"; }
 
-# limit_s SIZE PAGE: datasheet-typical seconds to erase and program SIZE bytes.
-limit_s() { calc "int(($1 + $2 - 1) / $2) * $T_ERASE_MS / 1000 + ($1 / 2) * $T_PROG_US / 1e6"; }
-
-# The binaries the speed figures are about. They are measured from a copy
-# (other builds may run meanwhile); a change in build/ mid-run means a rerun.
-SNAP_FILES=("$VBOARD" build/host/libusb-1.0.so.0 "$STAMP" "$FW_C8" "$FW_RC" "$BLINKY_C8" "$BLINKY_RC")
+# The binaries the figures are about, measured from a copy (other builds may
+# run meanwhile); a change in build/ during the run is reported.
+SNAP_FILES=("$VBOARD" build/host/libusb-1.0.so.0 "$STAMP" "$FW_C8" "$FW_RC" "$ELF_C8" "$BLINKY_C8" "$BLINKY_RC")
 fingerprint() { sha256sum "${SNAP_FILES[@]}" 2>/dev/null | sha256sum | cut -c1-16; }
 snapshot() {
     local f
@@ -157,233 +173,227 @@ snapshot() {
     export LD_LIBRARY_PATH=$S/build/host
 }
 
-# ---- 1. size -------------------------------------------------------------------
-size_section() {
-    local elf cfg text data bss stack flash ram stale n=0
-    echo "## 1. Size (arm-none-eabi-size -A)"
-    echo
-    echo "Flash = .text + .data (vectors, code, rodata, data initialisers); RAM = .data + .bss + .stack"
-    echo "(the linker script reserves the stack as .stack). Budget $BUDGET B flash / $RAM_BUDGET B RAM; best DfuSe peer $PEER B (3.6 KiB)."
-    echo
-    printf '| %-42s | %5s | %4s | %11s | %14s | %13s | %4s | %5s | %14s |\n' \
-        configuration text data "flash bytes" "vs 4096 budget" "vs 3686 peer" bss stack "RAM (of 2048)"
-    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------------------------------------- ------: -----: ------------: ---------------: --------------: -----: ------: ---------------:
-    for elf in $(ls build/fw/*/dfuboot.elf 2>/dev/null | sort); do
-        cfg=${elf#build/fw/}
-        cfg=${cfg%/dfuboot.elf}
-        read -r text data bss stack < <(arm-none-eabi-size -A "$elf" | awk '
-            $1 == ".text" { t = $2 } $1 == ".data" { d = $2 } $1 == ".bss" { b = $2 } $1 == ".stack" { s = $2 }
-            END { print t + 0, d + 0, b + 0, s + 0 }')
-        if [ -z "$text" ] || [ "$text" -eq 0 ]; then
-            err "size of $elf: no .text section"
-            continue
-        fi
-        flash=$((text + data))
-        ram=$((data + bss + stack))
-        stale=""
-        [ -n "$(find fw common -type f -newer "$elf" 2>/dev/null | head -1)" ] && stale=" (stale)"
-        printf '| %-42s | %5d | %4d | %11d | %+14d | %+13d | %4d | %5d | %14d |\n' \
-            "$cfg$stale" "$text" "$data" "$flash" $((flash - BUDGET)) $((flash - PEER)) "$bss" "$stack" "$ram"
-        n=$((n + 1))
-    done
-    [ $n -gt 0 ] || err "no firmware ELF under build/fw/"
-    echo
-    echo "vs columns: bytes over (+) or under (-). (stale) = a file under fw/ or common/ changed after this ELF was built."
-    echo "Reproduce: \`arm-none-eabi-size -A build/fw/<configuration>/dfuboot.elf\`"
-    echo
+# blank_flash OUT PART BOARD FW: a vboard flash file holding only the
+# bootloader (vboard creates it from FW; the rest erased, option bytes blank).
+blank_flash() {
+    rm -f "$1"
+    timeout 20 "$S/$VBOARD" --port 0 --fast --quiet-gpio --part "$2" --board "$3" --flash "$1" \
+        --exit-after 0.001 "$S/$4" >/dev/null 2>&1
+    [ -s "$1" ]
 }
+# put_image FLASHFILE IMAGE: IMAGE written at APP_BASE into the flash file.
+put_image() { dd if="$2" of="$1" bs=1024 seek=$((APP_OFF / 1024)) conv=notrunc status=none; }
 
-# ---- 2. speed ------------------------------------------------------------------
-declare -A DL_MED DL_MIN DL_MAX UP_MED UP_MIN UP_MAX
-CONNECT_T=()
+# ---- speed: rows 1-5 -------------------------------------------------------------
+# Results per KEY = PART.CASE: MED MIN MAX (s), WORK ("pages halfwords").
+declare -A MED MIN MAX WORKV UMED UMIN UMAX
 ENUM_T=()
-declare -A CONN_BY ENUM_BY
 
-# speed_case KEY PART BOARD FW PAGE SIZE SEED [upload]
+# speed_case PART BOARD FW CASE OLD NEW [upload]: BENCH_REPS sessions, each on a
+# fresh flash file holding the bootloader and OLD, downloading NEW.
 speed_case() {
-    local key=$1 part=$2 board=$3 fw=$4 page=$5 size=$6 seed=$7 upload=${8:-}
-    local img=$OUT/img-$((size / 1024))k.bin flashf=$WORK/flash-$key.bin r times=() utimes=() ok=1
-    gen_img "$img" "$size" "$seed" || { err "cannot make $img"; return; }
+    local part=$1 board=$2 fw=$3 case=$4 old=$5 new=$6 upload=${7:-}
+    local key=$part.$case base=$WORK/blank-$part.bin flashf=$WORK/flash-$part.bin want=$WORK/want-$part.bin
+    local page=${PAGE[$part]} r times=() utimes=() log
+    # The flash the session should leave: OLD's flash with NEW written over it.
+    cp "$base" "$want" && put_image "$want" "$old" && put_image "$want" "$new" ||
+        { err "$key: cannot prepare the expected flash"; return; }
+    cp "$base" "$flashf" && put_image "$flashf" "$old" || { err "$key: cannot prepare the flash"; return; }
+    WORKV[$key]=$($IMAGES work <(tail -c +$((APP_OFF + 1)) "$flashf") "$new" "$page") ||
+        { err "$key: cannot compute the flash work"; return; }
     for ((r = 1; r <= REPS; r++)); do
-        rm -f "$flashf"
-        if ! vb_start "$WORK/vb-$key-$r.log" --realtime --quiet-gpio --part "$part" --board "$board" --flash "$flashf" "$S/$fw"; then
+        cp "$base" "$flashf" && put_image "$flashf" "$old" || { err "$key: cannot prepare the flash"; return; }
+        log=$WORK/vb-$key-$r.log
+        # The entry pin held: a valid stamped OLD would start otherwise.
+        if ! vb_start "$log" --realtime --quiet-gpio --part "$part" --board "$board" --flash "$flashf" \
+            --pin PB2=1 "$S/$fw"; then
             err "$key: vboard did not enumerate (run $r)"
-            show_tail "$WORK/vb-$key-$r.log"
+            show_tail "$log"
             vb_stop "$key run $r"
-            ok=0
-            break
+            return
         fi
-        CONN_BY[$part]+=" $(vb_time "$WORK/vb-$key-$r.log" 'usb connect')"
-        ENUM_BY[$part]+=" $(vb_time "$WORK/vb-$key-$r.log" 'usb enumerated')"
-        if ! dfu "$WORK/dl-$key-$r.out" -a 0 -s 0x08002000 -D "$img" || ! grep -q 'Download done' "$WORK/dl-$key-$r.out"; then
+        ENUM_T+=("$part $(vb_time "$log" 'usb enumerated')")
+        if ! dfu "$WORK/dl-$key-$r.out" -a 0 -s $APP_BASE -D "$new" || ! grep -q 'Download done' "$WORK/dl-$key-$r.out"; then
             err "$key: dfu-util download failed (run $r)"
             show_tail "$WORK/dl-$key-$r.out"
-            ok=0
             vb_stop "$key run $r"
-            break
+            return
         fi
         times+=("$DT")
         note "$key download run $r/$REPS: $(fmt %.3f "$DT") s"
         if [ -n "$upload" ]; then
             rm -f "$WORK/up.bin"
-            if ! dfu "$WORK/up-$key-$r.out" -a 0 -s "0x08002000:$size" -U "$WORK/up.bin" || ! cmp -s "$WORK/up.bin" "$img"; then
+            if ! dfu "$WORK/up-$key-$r.out" -a 0 -s "$APP_BASE:$(stat -c %s "$new")" -U "$WORK/up.bin" ||
+                ! cmp -s "$WORK/up.bin" "$new"; then
                 err "$key: dfu-util upload failed or differs from the image (run $r)"
                 show_tail "$WORK/up-$key-$r.out"
-                ok=0
                 vb_stop "$key run $r"
-                break
+                return
             fi
             utimes+=("$DT")
             note "$key upload run $r/$REPS: $(fmt %.3f "$DT") s"
         fi
         vb_stop "$key run $r"
-        if ! flash_slice "$flashf" 8192 "$size" | cmp -s - "$img"; then
-            err "$key: flash after the download differs from the image (run $r)"
-            ok=0
-            break
+        # Read back: the image where it was written, and nothing else changed.
+        if ! cmp -s "$flashf" "$want"; then
+            err "$key: the flash after the download is not the old flash with the image written over it (run $r): $(cmp "$flashf" "$want" 2>&1 | head -1)"
+            return
         fi
     done
-    [ $ok -eq 1 ] || return
-    DL_MED[$key]=$(median "${times[@]}")
-    DL_MIN[$key]=$(minv "${times[@]}")
-    DL_MAX[$key]=$(maxv "${times[@]}")
+    MED[$key]=$(median "${times[@]}")
+    MIN[$key]=$(minv "${times[@]}")
+    MAX[$key]=$(maxv "${times[@]}")
     if [ -n "$upload" ]; then
-        UP_MED[$key]=$(median "${utimes[@]}")
-        UP_MIN[$key]=$(minv "${utimes[@]}")
-        UP_MAX[$key]=$(maxv "${utimes[@]}")
+        UMED[$key]=$(median "${utimes[@]}")
+        UMIN[$key]=$(minv "${utimes[@]}")
+        UMAX[$key]=$(maxv "${utimes[@]}")
     fi
 }
 
-# app_start KEY PART BOARD FW APPIMAGE: virtual time from power-on to the
-# application's first instruction, the app written into a fresh flash file.
-declare -A APP_T
-app_start() {
-    local key=$1 part=$2 board=$3 fw=$4 app=$5 f=$WORK/flash-app-$1.bin log=$WORK/app-$1.log
-    rm -f "$f"
-    timeout 20 "$S/$VBOARD" --port 0 --fast --quiet-gpio --part "$part" --board "$board" --flash "$f" --exit-after 0.001 "$S/$fw" >/dev/null 2>&1
-    if [ ! -s "$f" ] || ! dd if="$app" of="$f" bs=1024 seek=8 conv=notrunc status=none; then
-        err "app start $key: cannot prepare the flash file"
-        return
-    fi
-    timeout 20 "$S/$VBOARD" --port 0 --fast --quiet-gpio --part "$part" --board "$board" --flash "$f" --exit-after 1 >"$log" 2>&1
-    APP_T[$key]=$(vb_time "$log" 'app start')
-    if [ -z "${APP_T[$key]}" ]; then
-        err "app start $key: no 'app start' within 1 s of virtual time"
-        show_tail "$log"
-    fi
-}
-
-# ---- 3. bwPollTimeout ----------------------------------------------------------
-# poll_trace KEY PART BOARD FW IMG: one download with the USB/IP trace, each
-# line time-stamped; parsed into POLL_<key> (key=value lines).
-declare -A PT
-poll_trace() {
-    local key=$1 part=$2 board=$3 fw=$4 img=$5 t0 trace=$WORK/trace-$1.log
-    rm -f "$WORK/flash-trace.bin"
-    if ! vb_start "$WORK/vb-trace-$key.log" --realtime --quiet-gpio --part "$part" --board "$board" --flash "$WORK/flash-trace.bin" "$S/$fw"; then
-        err "poll trace $key: vboard did not enumerate"
+# ---- where the time goes: one traced session -------------------------------------
+# trace_case PART BOARD FW CASE OLD NEW: one more session of a speed row with
+# the USB/IP libusb's trace (LIBUSB_USBIP_DEBUG=1), each line time-stamped on
+# arrival, split into: dfu-util start-up until its first DNLOAD, then until
+# its ABORT (the download proper: control transfer round trips, the
+# bwPollTimeout waits the device asked for, dfu-util in between), then exit.
+# Not counted in the medians (the trace itself costs a little).
+declare -A TR
+trace_case() {
+    local part=$1 board=$2 fw=$3 case=$4 old=$5 new=$6 key=$1.$4 t0 trace=$WORK/trace-$1-$4.log
+    local flashf=$WORK/flash-trace.bin want=$WORK/want-trace.bin k v
+    cp "$WORK/blank-$part.bin" "$flashf" && put_image "$flashf" "$old" &&
+        cp "$flashf" "$want" && put_image "$want" "$new" || { err "trace $key: cannot prepare the flash"; return; }
+    if ! vb_start "$WORK/vb-trace-$key.log" --realtime --quiet-gpio --part "$part" --board "$board" --flash "$flashf" \
+        --pin PB2=1 "$S/$fw"; then
+        err "trace $key: vboard did not enumerate"
+        vb_stop "trace $key"
         return
     fi
     t0=$EPOCHREALTIME
     {
-        LIBUSB_USBIP_DEBUG=1 LIBUSB_USBIP_SERVERS=127.0.0.1:$VBPORT timeout 60 "$DFU_UTIL" -a 0 -s 0x08002000 -D "$img" 2>&1 >"$WORK/trace-$key.out"
+        LIBUSB_USBIP_DEBUG=1 LIBUSB_USBIP_SERVERS=127.0.0.1:$VBPORT timeout 60 "$DFU_UTIL" -a 0 -s $APP_BASE -D "$new" 2>&1 >"$WORK/trace-$key.out"
         echo "EXIT $?"
     } | while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$trace"
     vb_stop "trace $key"
+    # GETSTATUS answers (a1 03): bwPollTimeout = bytes 1..3 of the 6-byte
+    # answer, little-endian ms (DFU 1.1 6.1.2).
     awk -v t0="$t0" '
         function h(s,   i, v) { s = tolower(s); v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
         $3 == "CMD_SUBMIT" {
-            t_cmd = $1
-            si = 0; di = 0
-            for (i = 4; i <= NF; i++) { if ($i == "setup" && !si) si = i; if ($i == "data" && !di) di = i }
+            t_cmd = $1; si = 0
+            for (i = 4; i <= NF; i++) if ($i == "setup") { si = i; break }
             if (!si) next
             bm = $(si + 1); br = $(si + 2); wv = h($(si + 3)) + 256 * h($(si + 4)); wl = h($(si + 7)) + 256 * h($(si + 8))
-            d0 = di ? $(di + 1) : ""
-            expect = 0
-            if (bm == "21" && br == "01") {
-                if (wv == 0) kind = (d0 == "41") ? (wl == 5 ? "erase" : "mass_erase") : (d0 == "21" ? "setaddr" : "cmd" d0)
-                else kind = (wl == 0) ? "zlp" : "write" wl
-                cur = kind; first = 1; ncmd[kind]++
-                if (kind == "erase" && !t_first) t_first = $1
-            } else if (bm == "a1" && br == "03") expect = 1
-            else if (bm == "21" && br == "06") { if (t_first && !t_abort) t_abort = $1; cur = "" }
+            d0 = ""
+            for (i = si + 9; i <= NF; i++) if ($i == "data") { d0 = $(i + 1); break }
+            expect = (bm == "a1" && br == "03")
+            if (bm == "21" && br == "01" && !t_first) t_first = $1
+            if (bm == "21" && br == "06" && t_first && !t_abort) t_abort = $1
+            # DfuSe (AN3156): block 0 carries commands (0x41 erase, 0x21 set
+            # address), blocks >= 2 data.
+            if (bm == "21" && br == "01") { ndn++; kind = wv >= 2 ? "write" : d0 == "41" ? "erase" : d0 == "21" ? "setaddr" : "cmd"; firstgs = 1 }
             next
         }
         $3 == "RET_SUBMIT" && t_first && !t_abort { nx++; xfer += $1 - t_cmd }
         $3 == "RET_SUBMIT" && expect {
-            expect = 0; di = 0
-            for (i = 4; i <= NF; i++) if ($i == "data") { di = i; break }
-            if (!di) { bad++; next }
-            st = h($(di + 1)); poll = h($(di + 2)) + 256 * h($(di + 3)) + 65536 * h($(di + 4)); state = h($(di + 5))
-            if (st != 0) bad++
-            ngs++; total += poll
-            if (cur != "") {
-                gs[cur]++; sum[cur] += poll
-                if (first) {
-                    first = 0
-                    if (!((cur, poll) in seen)) { seen[cur, poll] = 1; vals[cur] = vals[cur] (vals[cur] == "" ? "" : "/") poll }
-                    if (state != 4) notbusy[cur]++
-                }
-            }
+            expect = 0
+            for (i = 4; i <= NF; i++) if ($i == "data") { p = h($(i + 2)) + 256 * h($(i + 3)) + 65536 * h($(i + 4)); poll += p; break }
+            # The answer right after a command: what the device announces for it.
+            if (firstgs && kind != "" && !((kind, p) in seen)) { seen[kind, p] = 1; vals[kind] = vals[kind] (vals[kind] == "" ? "" : "/") p }
+            firstgs = 0
             next
         }
         $2 == "EXIT" { t_exit = $1; rc = $3 }
         END {
-            for (k in ncmd) {
-                printf "n_%s=%d\nvals_%s=%s\ngs_%s=%d\nsum_%s=%d\nnotbusy_%s=%d\n", k, ncmd[k], k, vals[k], k, gs[k], k, sum[k], k, notbusy[k] + 0
-                kinds = kinds " " k
-            }
-            printf "kinds=%s\ntotal=%d\nngs=%d\nbad=%d\nrc=%s\n", kinds, total, ngs, bad + 0, rc
+            printf "rc=%s\nann=erase %s ms, set address %s ms, write %s ms\n", rc, vals["erase"] == "" ? "-" : vals["erase"], vals["setaddr"] == "" ? "-" : vals["setaddr"], vals["write"] == "" ? "-" : vals["write"]
             if (t_first && t_abort && t_exit)
-                printf "setup=%.3f\ntransfer=%.3f\ntail=%.3f\nwall=%.3f\nnx=%d\nxfer=%.3f\n", t_first - t0, t_abort - t_first, t_exit - t_abort, t_exit - t0, nx, xfer
-        }' "$trace" >"$WORK/poll-$key.kv"
-    local k v
-    while IFS='=' read -r k v; do PT[$key.$k]=$v; done <"$WORK/poll-$key.kv"
-    if [ "${PT[$key.rc]:-x}" != 0 ] || [ -z "${PT[$key.vals_erase]:-}" ] || [ -z "${PT[$key.vals_write1024]:-}" ] ||
-        [ "${PT[$key.bad]:-1}" != 0 ] || [ -z "${PT[$key.transfer]:-}" ]; then
-        err "poll trace $key: download failed or the trace has no erase/1024-byte write status (rc ${PT[$key.rc]:-?})"
+                printf "start=%.3f\ndl=%.3f\ntail=%.3f\nwall=%.3f\nnx=%d\nxfer=%.3f\npoll=%.3f\nndn=%d\n", t_first - t0, t_abort - t_first, t_exit - t_abort, t_exit - t0, nx, xfer, poll / 1000, ndn
+        }' "$trace" >"$WORK/trace-$key.kv"
+    while IFS='=' read -r k v; do TR[$key.$k]=$v; done <"$WORK/trace-$key.kv"
+    if [ "${TR[$key.rc]:-x}" != 0 ] || [ -z "${TR[$key.dl]:-}" ]; then
+        err "trace $key: the traced download failed or its trace has no DNLOAD..ABORT (rc ${TR[$key.rc]:-?})"
         grep -v 'SUBMIT' "$trace" | tail -5 | sed 's/^/    | /' >&2
-        PT[$key.ok]=0
-    else
-        PT[$key.ok]=1
+        TR[$key.dl]=""
+    elif ! cmp -s "$flashf" "$want"; then
+        err "trace $key: the flash after the traced download is not the expected one"
+        TR[$key.dl]=""
+    fi
+}
+
+# ---- boot delay: row 6 -------------------------------------------------------------
+declare -A BOOT
+# boot_case PART BOARD FW NAME APPIMAGE: virtual time from power-on to the
+# application's first instruction, APPIMAGE written behind the bootloader.
+boot_case() {
+    local part=$1 board=$2 fw=$3 name=$4 app=$5 f=$WORK/flash-boot.bin log=$WORK/boot-$1-$4.log
+    cp "$WORK/blank-$part.bin" "$f" && put_image "$f" "$app" || { err "boot $part $name: cannot prepare the flash"; return; }
+    timeout 20 "$S/$VBOARD" --port 0 --fast --quiet-gpio --part "$part" --board "$board" --flash "$f" \
+        --exit-after 1 >"$log" 2>&1
+    BOOT[$part.$name]=$(vb_time "$log" 'app start')
+    if [ -z "${BOOT[$part.$name]}" ]; then
+        err "boot $part $name: no 'app start' within 1 s of virtual time"
+        show_tail "$log"
     fi
 }
 
 # ---- run -------------------------------------------------------------------------
+declare -A PAGE=([f103c8]=1024 [f103rc]=2048) FSIZE=([f103c8]=64K [f103rc]=256K)
+declare -A BOARD_OF=([f103c8]=bluepill [f103rc]=generic_f103rc) FW_OF=([f103c8]=$FW_C8 [f103rc]=$FW_RC)
+declare -A BLINKY_OF=([f103c8]=$BLINKY_C8 [f103rc]=$BLINKY_RC)
+# 64 KiB fits behind the bootloader only where the flash is over 72 KiB.
+declare -A FITS64=([f103c8]=0 [f103rc]=1)
+# BENCH_PARTS=f103c8 measures one part only (quicker, for development).
+read -r -a PARTS <<<"${BENCH_PARTS:-f103c8 f103rc}"
+
+stamp() { "$S/$STAMP" --base $APP_BASE --flash-size "${FSIZE[$1]}" "$2" >/dev/null; }
+
 measure() {
-    DL_MED=(); DL_MIN=(); DL_MAX=(); UP_MED=(); UP_MIN=(); UP_MAX=(); CONN_BY=(); ENUM_BY=(); APP_T=(); PT=()
-    note "speed: f103c8 + $FW_C8, --realtime, $REPS runs each"
-    speed_case c8_8 f103c8 bluepill "$FW_C8" 1024 8192 8
-    speed_case c8_32 f103c8 bluepill "$FW_C8" 1024 32768 32
-    speed_case c8_56 f103c8 bluepill "$FW_C8" 1024 57344 56 upload
-    note "speed: f103rc + $FW_RC, --realtime, $REPS runs"
-    speed_case rc_128 f103rc generic_f103rc "$FW_RC" 2048 131072 128
-    note "bwPollTimeout traces"
-    poll_trace c8 f103c8 bluepill "$FW_C8" "$OUT/img-56k.bin"
-    poll_trace rc f103rc generic_f103rc "$FW_RC" "$OUT/img-8k.bin"
-    note "app start"
-    # Applications: blinky as built, blinky stamped, blinky + dense filler stamped.
-    cp "$S/$BLINKY_C8" "$OUT/app-blinky-unstamped.bin" &&
-        "$S/$STAMP" --base 0x08002000 -o "$OUT/app-blinky-stamped.bin" "$S/$BLINKY_C8" >/dev/null &&
-        cp "$S/$BLINKY_C8" "$OUT/app-56k-stamped.bin" &&
-        gen_img "$WORK/fill" $((57344 - $(stat -c %s "$S/$BLINKY_C8"))) 560 &&
-        cat "$WORK/fill" >>"$OUT/app-56k-stamped.bin" &&
-        "$S/$STAMP" --base 0x08002000 "$OUT/app-56k-stamped.bin" >/dev/null &&
-        cp "$S/$BLINKY_RC" "$OUT/app-rc-128k-stamped.bin" &&
-        gen_img "$WORK/fill" $((131072 - $(stat -c %s "$S/$BLINKY_RC"))) 1280 &&
-        cat "$WORK/fill" >>"$OUT/app-rc-128k-stamped.bin" &&
-        "$S/$STAMP" --base 0x08002000 "$OUT/app-rc-128k-stamped.bin" >/dev/null ||
-        { err "cannot make the application images"; return; }
-    app_start c8_unstamped f103c8 bluepill "$FW_C8" "$OUT/app-blinky-unstamped.bin"
-    app_start c8_stamped f103c8 bluepill "$FW_C8" "$OUT/app-blinky-stamped.bin"
-    app_start c8_56k f103c8 bluepill "$FW_C8" "$OUT/app-56k-stamped.bin"
-    app_start rc_128k f103rc generic_f103rc "$FW_RC" "$OUT/app-rc-128k-stamped.bin"
+    local part board fw page d seed=0
+    for part in "${PARTS[@]}"; do
+        board=${BOARD_OF[$part]} fw=${FW_OF[$part]} page=${PAGE[$part]} d=$OUT/$part
+        seed=$((seed + 100))
+        mkdir -p "$d"
+        blank_flash "$WORK/blank-$part.bin" "$part" "$board" "$fw" || { err "$part: vboard cannot create a flash file"; continue; }
+        # Speed images: blinky's vector table, then dense data; each stamped.
+        # old: what the board held before; new: the update; one/every4: new
+        # with one page (the middle one) or pages 0, 4, 8, ... changed.
+        $IMAGES dense "$d/old.bin" $IMG $((seed + 1)) "$S/${BLINKY_OF[$part]}" && stamp "$part" "$d/old.bin" &&
+            $IMAGES dense "$d/new.bin" $IMG $((seed + 2)) "$S/${BLINKY_OF[$part]}" && stamp "$part" "$d/new.bin" &&
+            $IMAGES change "$d/one.bin" "$d/new.bin" "$page" $((seed + 3)) $((IMG / page / 2)) && stamp "$part" "$d/one.bin" &&
+            $IMAGES change "$d/every4.bin" "$d/new.bin" "$page" $((seed + 4)) every4 && stamp "$part" "$d/every4.bin" ||
+            { err "$part: cannot make the speed images"; continue; }
+        # Boot images: blinky itself, and blinky filled up to 8/56/64 KiB.
+        cp "$S/${BLINKY_OF[$part]}" "$d/boot-unstamped.bin" &&
+            $IMAGES fill "$d/boot-8k.bin" "$S/${BLINKY_OF[$part]}" 8192 $((seed + 5)) && stamp "$part" "$d/boot-8k.bin" &&
+            $IMAGES fill "$d/boot-56k.bin" "$S/${BLINKY_OF[$part]}" 57344 $((seed + 6)) && stamp "$part" "$d/boot-56k.bin" &&
+            { [ "${FITS64[$part]}" = 0 ] || { $IMAGES fill "$d/boot-64k.bin" "$S/${BLINKY_OF[$part]}" 65536 $((seed + 7)) && stamp "$part" "$d/boot-64k.bin"; }; } ||
+            { err "$part: cannot make the boot images"; continue; }
+
+        note "$part ($board build), vboard --realtime, $REPS run(s) per row"
+        speed_case "$part" "$board" "$fw" first "$d/old.bin" "$d/new.bin" upload
+        speed_case "$part" "$board" "$fw" same "$d/new.bin" "$d/new.bin"
+        speed_case "$part" "$board" "$fw" one "$d/new.bin" "$d/one.bin"
+        speed_case "$part" "$board" "$fw" every4 "$d/new.bin" "$d/every4.bin"
+        # The images are what the labels say (dense: every half-word counts).
+        local np=$((IMG / page)) c w
+        for c in "first $np $((IMG / 2))" "same 0 0" "one 2 $page" "every4 $(((np + 3) / 4)) $((((np + 3) / 4) * page / 2))"; do
+            set -- $c
+            w=${WORKV[$part.$1]:-}
+            [ -z "$w" ] || [ "$w" = "$2 $3" ] || err "$part.$1: the images need $w (pages, half-words) of flash work, not $2 $3 as made"
+        done
+        if [ "$part" = f103c8 ]; then
+            trace_case "$part" "$board" "$fw" first "$d/old.bin" "$d/new.bin"
+            trace_case "$part" "$board" "$fw" same "$d/new.bin" "$d/new.bin"
+        fi
+        boot_case "$part" "$board" "$fw" unstamped "$d/boot-unstamped.bin"
+        boot_case "$part" "$board" "$fw" 8k "$d/boot-8k.bin"
+        boot_case "$part" "$board" "$fw" 56k "$d/boot-56k.bin"
+        [ "${FITS64[$part]}" = 0 ] || boot_case "$part" "$board" "$fw" 64k "$d/boot-64k.bin"
+    done
 }
 
-# Measured from a snapshot, so a concurrent build never mixes versions into
-# one run (a second full run would not fit in the ~3 minute budget); the
-# report names the dfuboot.bin measured and warns when build/ moved on.
 T_START=$EPOCHREALTIME
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 FP0=$(fingerprint)
 snapshot || { echo "bench: ERROR: cannot copy the binaries" >&2; exit 1; }
 [ "$(fingerprint)" = "$FP0" ] || { FP0=$(fingerprint); snapshot || exit 1; }
@@ -391,153 +401,145 @@ MEASURED_C8=$(sha256sum "$S/$FW_C8" | cut -c1-12)
 MEASURED_RC=$(sha256sum "$S/$FW_RC" | cut -c1-12)
 measure
 [ "$(fingerprint)" = "$FP0" ] ||
-    WARNINGS+=("binaries under build/ changed during the run (concurrent build): the speed figures are for the copies taken at its start (sha256 above; now bluepill $(sha256sum "$FW_C8" | cut -c1-12), generic_f103rc $(sha256sum "$FW_RC" | cut -c1-12)); run make bench again for the new ones")
+    WARNINGS+=("binaries under build/ changed during the run (concurrent build): the figures are for the copies taken at its start (sha256 above); run make bench again for the new ones")
 
 # ---- report ----------------------------------------------------------------------
-speed_row() { # KEY LABEL PAGE SIZE
-    local key=$1 label=$2 page=$3 size=$4 lim pages
-    pages=$(((size + page - 1) / page))
-    lim=$(limit_s "$size" "$page")
-    if [ -n "${DL_MED[$key]:-}" ]; then
-        printf '| %-24s | %8s | %-13s | %2d x %2d ms + %5d x 52.5 us = %5.3f s | %5.2f | %5.1f |\n' "$label" \
-            "$(fmt %.3f "${DL_MED[$key]}")" "$(fmt %.3f "${DL_MIN[$key]}")..$(fmt %.3f "${DL_MAX[$key]}")" \
-            "$pages" "$T_ERASE_MS" $((size / 2)) "$lim" \
-            "$(calc "${DL_MED[$key]} / $lim")" "$(calc "$size / 1024 / ${DL_MED[$key]}")"
-    else
-        printf '| %-24s | %8s | %-13s | %2d x %2d ms + %5d x 52.5 us = %5.3f s | %5s | %5s |\n' "$label" ERROR - \
-            "$pages" "$T_ERASE_MS" $((size / 2)) "$lim" - -
-    fi
+# row NUM WHAT PART MEASURED WORK DATASHEET XDS XROW1 GOAL MARK
+row() { printf '| %-2s | %-36s | %-8s | %-20s | %-35s | %-9s | %-5s | %-7s | %-29s | %-4s |\n' "$@"; }
+
+speed_rows() { # PART
+    local p=$1 c label pages hw ds m x1 first=${MED[$1.first]:-} goal mark xds n
+    for c in first same one every4; do
+        case $c in
+            first) n=1 label="first update, 56 KiB over another" ;;
+            same) n=2 label="the same image again" ;;
+            one) n=3 label="one page changed (+ the stamp)" ;;
+            every4) n=4 label="every fourth page changed" ;;
+        esac
+        m=${MED[$p.$c]:-}
+        if [ -n "${WORKV[$p.$c]:-}" ]; then
+            read -r pages hw <<<"${WORKV[$p.$c]}"
+            ds=$(datasheet_s "$pages" "$hw")
+        else
+            pages="?" hw="?" ds=""
+        fi
+        goal="-" mark="-" xds="-" x1="-"
+        [ -n "$m" ] && [ -n "$ds" ] && le 0.0000001 "$ds" && xds=$(fmt %.2f "$(calc "$m / $ds")")
+        [ -n "$m" ] && [ -n "$first" ] && [ $c != first ] && x1=$(fmt %.2f "$(calc "$m / $first")")
+        case $c in
+            first)
+                [ -n "$ds" ] && goal="<= $G_FIRST x datasheet = $(fmt %.3f "$(calc "$ds * $G_FIRST")") s"
+                [ "$xds" != - ] && { le "$(calc "$m / $ds")" $G_FIRST && mark=pass || mark=miss; } ;;
+            same | one)
+                local g=$G_SAME
+                [ $c = one ] && g=$G_ONE
+                [ -n "$first" ] && goal="<= $g x row 1 = $(fmt %.3f "$(calc "$first * $g")") s" || goal="<= $g x row 1"
+                [ "$x1" != - ] && { le "$(calc "$m / $first")" $g && mark=pass || mark=miss; } ;;
+        esac
+        row $n "$label" "$p" \
+            "$([ -n "$m" ] && echo "$(fmt %.3f "$m") s ($(fmt %.2f "${MIN[$p.$c]}")..$(fmt %.2f "${MAX[$p.$c]}"))" || echo ERROR)" \
+            "$pages pages, $hw half-words" \
+            "$([ -n "$ds" ] && fmt '%.3f s' "$ds" || echo '?')" "$xds" "$x1" "$goal" "$mark"
+    done
 }
 
 report() {
-    local git dirty vbc='build/host/vboard --port $PORT --realtime --quiet-gpio'
+    local git dirty p
     git=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
     dirty=$([ -n "$(git status --porcelain -- fw common vboard libusb 2>/dev/null)" ] && echo ' (fw/common/vboard/libusb have uncommitted changes)')
     echo "# dfuboot bench"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $git$dirty; $($DFU_UTIL -V 2>/dev/null | head -1);"
-    echo "Speed figures measured with dfuboot.bin sha256 bluepill $MEASURED_C8, generic_f103rc $MEASURED_RC. Produced by \`make bench\` (bench/bench.sh)."
+    echo "dfuboot.bin sha256 bluepill $MEASURED_C8, generic_f103rc $MEASURED_RC. \`make bench\` (bench/bench.sh), BENCH_REPS=$REPS."
+    echo "Host: $(nproc) cores, load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) at the end (the wall times grow with the load)."
     echo
-    size_section
-
-    echo "## 2. Update speed (vboard --realtime, stock dfu-util, wall time, median of $REPS)"
-    echo
-    echo "Dense pseudo-random images (bytes 0x00-0xFE: every half-word is programmed), no :leave."
-    echo "Limit = datasheet typical: pages x 20 ms erase + half-words x 52.5 us programming. ratio = measured / limit (1.00 = as fast as the flash allows)."
-    echo "Every download was read back from the flash file (and the 56 KiB one also by dfu-util -U) and compared."
-    echo
-    printf '| %-24s | %8s | %-13s | %-39s | %5s | %5s |\n' "image (part, page)" "median s" "min..max s" "flash limit (datasheet typical)" ratio "KiB/s"
-    printf '|%s|%s|%s|%s|%s|%s|\n' -------------------------- ---------: --------------- ----------------------------------------- ------: ------:
-    speed_row c8_8 "8 KiB, f103c8 1 KiB" 1024 8192
-    speed_row c8_32 "32 KiB, f103c8 1 KiB" 1024 32768
-    speed_row c8_56 "56 KiB, f103c8 1 KiB" 1024 57344
-    speed_row rc_128 "128 KiB, f103rc 2 KiB" 2048 131072
-    echo
-    if [ -n "${DL_MED[c8_8]:-}" ] && [ -n "${DL_MED[c8_56]:-}" ]; then
-        local l8 l56
-        l8=$(limit_s 8192 1024); l56=$(limit_s 57344 1024)
-        echo "Marginal cost on f103c8 (56 KiB median - 8 KiB median) / (limit difference):" \
-            "$(fmt %.3f "$(calc "${DL_MED[c8_56]} - ${DL_MED[c8_8]}")") s / $(fmt %.3f "$(calc "$l56 - $l8")") s =" \
-            "**$(fmt %.2f "$(calc "(${DL_MED[c8_56]} - ${DL_MED[c8_8]}) / ($l56 - $l8)")")** x the flash limit per extra 48 KiB;" \
-            "the rest of each run is a fixed per-invocation cost (see the phases in 3)."
-        echo
-    fi
-    if [ -n "${UP_MED[c8_56]:-}" ]; then
-        echo "Upload (-U) 56 KiB, f103c8: median **$(fmt %.3f "${UP_MED[c8_56]}") s** ($(fmt %.3f "${UP_MIN[c8_56]}")..$(fmt %.3f "${UP_MAX[c8_56]}") s), $(fmt %.1f "$(calc "56 / ${UP_MED[c8_56]}")") KiB/s."
+    row "#" "measurement" part "measured" "flash work needed (from the images)" "datasheet" "x ds" "x row 1" "goal (issue 10)" mark
+    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---- -------------------------------------- ---------- ----------------------: ------------------------------------- ----------: ------: --------: ------------------------------- ------
+    for p in "${PARTS[@]}"; do speed_rows "$p"; done
+    for p in "${PARTS[@]}"; do
+        local u=${UMED[$p.first]:-}
+        row 5 "upload of 56 KiB" "$p" \
+            "$([ -n "$u" ] && echo "$(fmt %.3f "$u") s ($(fmt %.2f "${UMIN[$p.first]}")..$(fmt %.2f "${UMAX[$p.first]}"))" || echo ERROR)" \
+            "reads only$([ -n "$u" ] && echo ", $(fmt %.0f "$(calc "56 / $u")") KiB/s")" - - - - -
+    done
+    local n lab v goal mark
+    for p in "${PARTS[@]}"; do
+        for n in unstamped 8k 56k 64k; do
+            case $n in
+                unstamped) lab="boot delay, unstamped blinky ($(stat -c %s "$S/${BLINKY_OF[$p]}") B)" ;;
+                *) lab="boot delay, stamped ${n%k} KiB" ;;
+            esac
+            goal="-" mark="-"
+            if [ $n = 64k ] && [ "${FITS64[$p]}" = 0 ]; then
+                row 6 "$lab" "$p" "does not fit" "(56 KiB application region)" - - - "<= $G_BOOT_MS ms (on f103rc)" -
+                continue
+            fi
+            v=${BOOT[$p.$n]:-}
+            [ $n = 64k ] && goal="<= $G_BOOT_MS ms" && [ -n "$v" ] && { le "$(calc "$v * 1000")" $G_BOOT_MS && mark=pass || mark=miss; }
+            row 6 "$lab" "$p" "$([ -n "$v" ] && fmt '%.3f ms' "$(calc "$v * 1000")" || echo ERROR)" \
+                "$([ $n = unstamped ] && echo "no CRC" || echo "CRC-32 over ${n%k} KiB")" - - - "$goal" "$mark"
+        done
+    done
+    local text data flash
+    # Berkeley text + data, as the size-budget suite counts it
+    # (tests/unit/size_budget.sh): every section loaded into flash.
+    read -r text data < <(arm-none-eabi-size "$S/$ELF_C8" | awk 'NR == 2 { print $1 + 0, $2 + 0 }')
+    flash=$((text + data))
+    if [ "$text" -gt 0 ]; then
+        row 7 "bootloader flash (text + data)" "bluepill" "$flash B" \
+            "peers: $PEER_MEASURED B ($(printf %+d $((flash - PEER_MEASURED)))), $PEER_36K B ($(printf %+d $((flash - PEER_36K))))" \
+            - - - "<= $BUDGET B" "$([ $flash -le $BUDGET ] && echo pass || echo miss)"
     else
-        echo "Upload (-U) 56 KiB, f103c8: ERROR (not measured)"
+        err "size of $ELF_C8: no .text section"
+        row 7 "bootloader flash (text + data)" "bluepill" ERROR - - - - "<= $BUDGET B" -
     fi
     echo
-    echo "Boot (vboard virtual time from power-on; the host model enumerates like Linux):"
-    echo
-    printf '| %-60s | %-10s | %-10s |\n' "event" "f103c8" "f103rc"
-    printf '|%s|%s|%s|\n' -------------------------------------------------------------- ------------ ------------
-    local cc cr ec er
-    # shellcheck disable=SC2086
-    cc=$([ -n "${CONN_BY[f103c8]:-}" ] && fmt %.1f "$(calc "$(median ${CONN_BY[f103c8]}) * 1000")")
-    # shellcheck disable=SC2086
-    cr=$([ -n "${CONN_BY[f103rc]:-}" ] && fmt %.1f "$(calc "$(median ${CONN_BY[f103rc]}) * 1000")")
-    # shellcheck disable=SC2086
-    ec=$([ -n "${ENUM_BY[f103c8]:-}" ] && fmt %.1f "$(calc "$(median ${ENUM_BY[f103c8]}) * 1000")")
-    # shellcheck disable=SC2086
-    er=$([ -n "${ENUM_BY[f103rc]:-}" ] && fmt %.1f "$(calc "$(median ${ENUM_BY[f103rc]}) * 1000")")
-    [ -n "$cc" ] && [ -n "$ec" ] && [ -n "$cr" ] && [ -n "$er" ] || err "power-on to usb enumerated: not measured"
-    printf '| %-60s | %-10s | %-10s |\n' "DFU mode (empty app region): host sees attach (usb connect)" "${cc:-ERROR} ms" "${cr:-ERROR} ms"
-    printf '| %-60s | %-10s | %-10s |\n' "DFU mode: usb enumerated (Linux-like host model)" "${ec:-ERROR} ms" "${er:-ERROR} ms"
-    approw() { local v=${APP_T[$1]:-}; [ -n "$v" ] && fmt '%.3f ms' "$(calc "$v * 1000")" || echo ERROR; }
-    printf '| %-60s | %-10s | %-10s |\n' "app start: blinky $(stat -c %s "$OUT/app-blinky-unstamped.bin" 2>/dev/null) B, unstamped" "$(approw c8_unstamped)" "-"
-    printf '| %-60s | %-10s | %-10s |\n' "app start: blinky, stamped (CRC checked)" "$(approw c8_stamped)" "-"
-    printf '| %-60s | %-10s | %-10s |\n' "app start: 56 KiB / 128 KiB stamped image (CRC checked)" "$(approw c8_56k)" "$(approw rc_128k)"
-    echo
-    echo "usb connect includes the host's 100 ms attach debounce (USB 2.0 TATTDB); usb enumerated adds Linux's resets and waits."
-    echo "app start = power-on reset to the application's first instruction (vboard \"app start\"): the bootloader's whole boot delay,"
-    echo "CRC-32 of a stamped image included. Reproduce with the app-start commands below (--fast gives the same virtual times)."
-    echo
-
-    echo "## 3. bwPollTimeout honesty (LIBUSB_USBIP_DEBUG=1 trace of one download)"
-    echo
-    printf '| %-30s | %-20s | %-24s | %-27s | %-14s |\n' "download" "erase: reported" "1024-B write: reported" "datasheet typical" "GETSTATUS/cmd"
-    printf '|%s|%s|%s|%s|%s|\n' -------------------------------- ---------------------- -------------------------- ----------------------------- ----------------
-    local key label
-    for key in c8 rc; do
-        [ $key = c8 ] && label="56 KiB, f103c8 1 KiB pages" || label="8 KiB, f103rc 2 KiB pages"
-        if [ "${PT[$key.ok]:-0}" = 1 ]; then
-            printf '| %-30s | %-20s | %-24s | %-27s | %-14s |\n' "$label" \
-                "${PT[$key.vals_erase]} ms (x${PT[$key.n_erase]})" "${PT[$key.vals_write1024]} ms (x${PT[$key.n_write1024]})" \
-                "erase 20 ms, write 26.9 ms" \
-                "$(calc "${PT[$key.gs_erase]} / ${PT[$key.n_erase]}")/$(calc "${PT[$key.gs_write1024]} / ${PT[$key.n_write1024]}")"
-        else
-            printf '| %-30s | %-20s | %-24s | %-27s | %-14s |\n' "$label" ERROR ERROR "erase 20 ms, write 26.9 ms" -
-        fi
+    echo "Speed: wall time of one \`dfu-util -a 0 -s $APP_BASE -D IMAGE\` (stock $DFU_UTIL through the USB/IP libusb) against"
+    echo "\`vboard --realtime\` with the entry pin held (PB2=1), median (min..max) of $REPS, each on a fresh flash file holding the"
+    echo "bootloader and the old image; every session's whole flash file compared with the expected one afterwards."
+    echo "Images (build/bench/<part>/): 56 KiB of dense random bytes 0x00..0xFE behind blinky's vector table, stamped; row 1 over"
+    echo "another such image, rows 2-4 over row 1's image; row 3 changes page $((IMG / 1024 / 2)) (f103c8) / $((IMG / 2048 / 2)) (f103rc), so the stamp in page 0"
+    echo "changes too (2 pages); row 4 changes pages 0, 4, 8, ..."
+    echo "Flash work needed = pages whose content differs between the old flash and what the update leaves, and the half-words"
+    echo "not 0xFFFF in them (bench/images.py work). datasheet = pages x $T_ERASE_MS ms + half-words x $T_PROG_US us (DS5319/DS5792: tPROG"
+    echo "typical; tERASE 20..40 ms has no typical, 20 ms as issue 10 counts it)."
+    echo "x ds = measured / datasheet (\"-\" where no flash work is needed); x row 1 = measured / row 1 of the same part."
+    echo "Upload: \`dfu-util -a 0 -s $APP_BASE:$IMG -U\` in row 1's sessions, compared with the image."
+    echo "Boot delay: vboard virtual time from power-on reset to the application's first instruction (\"app start\"), blinky"
+    echo "(filled with dense data to the size, stamped) behind the bootloader, \`vboard --fast\`; vboard's instruction timing is a"
+    echo "lower bound (README \"Instruction timing\")."
+    echo "Size: text + data of arm-none-eabi-size $ELF_C8 (as tests/unit/size_budget.sh); the peers are issue 10's smallest DfuSe F103 bootloader measured with the same"
+    echo "compiler ($PEER_MEASURED B) and issue 2's \"3.6 KiB\" peer ($PEER_36K B = 3.6 x 1024, a rounded figure)."
+    if [ ${#ENUM_T[@]} -gt 0 ]; then
+        for p in "${PARTS[@]}"; do
+            local ts
+            ts=$(printf '%s\n' "${ENUM_T[@]}" | awk -v p="$p" '$1 == p && $2 != "" { print $2 }')
+            # shellcheck disable=SC2086
+            [ -n "$ts" ] && echo "Power-on to enumerated in DFU mode, $p (vboard virtual time, Linux-like host): $(fmt %.1f "$(calc "$(median $ts) * 1000")") ms."
+        done
+    fi
+    local c
+    for c in first same; do
+        local k=f103c8.$c
+        [ -n "${TR[$k.dl]:-}" ] || continue
+        echo "Where the time goes, f103c8 row $([ $c = first ] && echo 1 || echo 2) (one more session, traced: LIBUSB_USBIP_DEBUG=1): $(fmt %.3f "${TR[$k.wall]}") s ="\
+            "$(fmt %.3f "${TR[$k.start]}") s dfu-util start-up to its first DNLOAD"\
+            "+ $(fmt %.3f "${TR[$k.dl]}") s to its ABORT ($(fmt %.3f "${TR[$k.poll]}") s of bwPollTimeout waits the device asked for,"\
+            "${TR[$k.nx]} control transfers x $(fmt %.2f "$(calc "${TR[$k.xfer]} * 1000 / ${TR[$k.nx]}")") ms = $(fmt %.3f "${TR[$k.xfer]}") s round trips,"\
+            "$(fmt %.3f "$(calc "${TR[$k.dl]} - ${TR[$k.poll]} - ${TR[$k.xfer]}")") s other)"\
+            "+ $(fmt %.3f "${TR[$k.tail]}") s to exit. bwPollTimeout in the first GETSTATUS after each command: ${TR[$k.ann]}."
     done
     echo
-    echo "Write typical = 1024/2 x 52.5 us = 26.88 ms. GETSTATUS/cmd = erase/write average (2 = one busy answer, then idle: no extra round of polling)."
-    echo
-    echo "Where the time of a traced download goes (wall clock; the trace itself adds a little):"
-    echo
-    printf '| %-14s | %8s | %-30s | %-27s | %-22s | %7s | %7s |\n' download "to ERASE" "ERASE..last status (x limit)" "sum bwPollTimeout (x limit)" "control transfers" "other" "to exit"
-    printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------------- ---------: -------------------------------- ----------------------------- ------------------------ --------: --------:
-    for key in c8 rc; do
-        local img page lim label
-        [ $key = c8 ] && { img=57344; page=1024; label="56 KiB f103c8"; } || { img=8192; page=2048; label="8 KiB f103rc"; }
-        [ "${PT[$key.ok]:-0}" = 1 ] || { printf '| %-14s | ERROR |\n' "$label"; continue; }
-        lim=$(limit_s "$img" "$page")
-        printf '| %-14s | %6.3f s | %7.3f s = %4.2f x %5.3f s     | %7.3f s = %5.3f x         | %-22s | %5.3f s | %5.3f s |\n' "$label" \
-            "${PT[$key.setup]}" "${PT[$key.transfer]}" "$(calc "${PT[$key.transfer]} / $lim")" "$lim" \
-            "$(calc "${PT[$key.total]} / 1000")" "$(calc "${PT[$key.total]} / 1000 / $lim")" \
-            "$(printf '%d x %.1f ms' "${PT[$key.nx]}" "$(calc "${PT[$key.xfer]} * 1000 / ${PT[$key.nx]}")")" \
-            "$(calc "${PT[$key.transfer]} - ${PT[$key.total]} / 1000 - ${PT[$key.xfer]}")" "${PT[$key.tail]}"
-    done
-    echo
-    echo "to ERASE = dfu-util start-up: listing, USB/IP import (each open re-enumerates the virtual device), status. control = control"
-    echo "transfers during ERASE..last status (round trip through USB/IP and the emulated device), count x mean. other = dfu-util between"
-    echo "transfers. Set-address commands report ${PT[c8.vals_setaddr]:-?} ms. The firmware's share is the poll timeouts; the control-transfer"
-    echo "round trips are the virtual board's transport (USB/IP over TCP, emulated CPU polling USB); on a real full-speed bus a short"
-    echo "control transfer needs about 1-2 frames of 1 ms (estimate, not measured here)."
-    echo
-    echo "## Reproduce"
+    echo "Reproduce one row (f103c8, row 1; PORT = any free port):"
     echo
     echo '```sh'
-    echo "# sizes"
-    echo "arm-none-eabi-size -A build/fw/bluepill/dfuboot.elf"
-    echo "# images (kept in build/bench/; bytes 0x00..0xFE, deterministic)"
-    echo "LC_ALL=C awk -v n=57344 -v s=56 'BEGIN { srand(s); for (i = 0; i < n; i++) printf \"%c\", int(rand() * 255) }' > build/bench/img-56k.bin   # n/s: 8192/8 32768/32 57344/56 131072/128"
-    echo "# download speed, f103c8 (one run; PORT = any free port)"
-    echo "$vbc --part f103c8 --board bluepill $FW_C8 &"
-    echo 'time LD_LIBRARY_PATH=build/host LIBUSB_USBIP_SERVERS=127.0.0.1:$PORT dfu-util -a 0 -s 0x08002000 -D build/bench/img-56k.bin'
-    echo "# upload speed (after that download)"
-    echo 'time LD_LIBRARY_PATH=build/host LIBUSB_USBIP_SERVERS=127.0.0.1:$PORT dfu-util -a 0 -s 0x08002000:57344 -U /tmp/up.bin'
-    echo "# f103rc, 2 KiB pages"
-    echo "$vbc --part f103rc --board generic_f103rc $FW_RC &"
-    echo 'time LD_LIBRARY_PATH=build/host LIBUSB_USBIP_SERVERS=127.0.0.1:$PORT dfu-util -a 0 -s 0x08002000 -D build/bench/img-128k.bin'
-    echo "# poll timeouts: the same download with the USB/IP trace; GETSTATUS answers are 'a1 03' requests,"
-    echo "# bwPollTimeout = bytes 2..4 of the 6-byte answer (little-endian ms)"
-    echo 'LIBUSB_USBIP_DEBUG=1 LD_LIBRARY_PATH=build/host LIBUSB_USBIP_SERVERS=127.0.0.1:$PORT dfu-util -a 0 -s 0x08002000 -D build/bench/img-56k.bin 2>&1 >/dev/null | grep -A1 "setup a1 03"'
-    echo "# boot: power-on to 'usb connect'/'usb enumerated' = the first lines of the vboard log above; app start:"
     echo "rm -f /tmp/f.bin; build/host/vboard --port 0 --fast --part f103c8 --flash /tmp/f.bin --exit-after 0.001 $FW_C8"
-    echo "dd if=build/bench/app-56k-stamped.bin of=/tmp/f.bin bs=1024 seek=8 conv=notrunc   # or app-blinky-{unstamped,stamped}.bin"
+    echo "dd if=build/bench/f103c8/old.bin of=/tmp/f.bin bs=1024 seek=8 conv=notrunc"
+    echo "build/host/vboard --port \$PORT --realtime --quiet-gpio --part f103c8 --flash /tmp/f.bin --pin PB2=1 &"
+    echo "time LD_LIBRARY_PATH=build/host LIBUSB_USBIP_SERVERS=127.0.0.1:\$PORT dfu-util -a 0 -s $APP_BASE -D build/bench/f103c8/new.bin"
+    echo "python3 bench/images.py work build/bench/f103c8/old.bin build/bench/f103c8/new.bin 1024   # pages, half-words"
+    echo "# boot delay: the same blank flash file, build/bench/f103c8/boot-56k.bin written at 8 KiB, then"
     echo "build/host/vboard --port 0 --fast --part f103c8 --flash /tmp/f.bin --exit-after 1 | grep 'app start'"
-    echo "# f103rc: --part f103rc --board generic_f103rc, $FW_RC, build/bench/app-rc-128k-stamped.bin"
     echo '```'
     if [ ${#WARNINGS[@]} -gt 0 ]; then
         echo

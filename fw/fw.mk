@@ -131,3 +131,11 @@ $(UNIT_DIR)/test_options: tests/unit/test_options.c $(UNIT_CORE) $(UNIT_SUPPORT)
 
 TEST_DEPS += $(UNIT_BINS) $(FW_BUDGET_ELF)
 TEST_SUITES += $(UNIT_BINS) 'tests/unit/size_budget.sh --check $(FW_BUDGET_ELF)' tests/unit/hse_check.sh
+
+# boot_clocks.sh: the clock registers at the application's first instruction
+# (tests/stamp/regdump.S behind the bluepill builds, on vboard).
+BOOT_CLOCKS_FW := build/fw/bluepill/dfuboot.bin build/fw/bluepill-doublereset1/dfuboot.bin
+ifeq ($(filter-out $(ALL_TARGETS),$(BOOT_CLOCKS_FW)),)
+TEST_DEPS += $(BOOT_CLOCKS_FW) $(HOSTDIR)/vboard $(HOSTDIR)/dfuboot-stamp
+TEST_SUITES += "tests/stamp/boot_clocks.sh $(HOSTDIR)/vboard build/fw"
+endif

@@ -7,6 +7,7 @@
 #define VB_BOARD_H
 
 #include "dbgmcu.h"
+#include "flash.h"
 #include "vb.h"
 
 #include <stdio.h>
@@ -76,6 +77,7 @@ struct vb_opts {
     double exit_after_s; /* virtual seconds, 0 = run until a signal */
     double usb_error_rate;   /* --usb-errors: packets lost, 0..1 */
     uint64_t usb_error_seed;
+    struct flash_cut cut;    /* --cut-at-flash-op, --cut-at-ns, --torn */
 };
 
 enum {
@@ -137,6 +139,10 @@ struct vb {
      * vb_now_ns adds the instructions executed so far (cpu.c). */
     uint64_t now_ns;
     uint64_t cyc_frac; /* remainder of cycles * 1e9 / hz carried between slices */
+    /* A SYSCLK switch inside a slice: the cycles run so far are folded into
+     * now_ns at the clock they ran on (slice_hz), the rest at the new one. */
+    uint64_t slice_folded; /* cycles of the running slice already in now_ns */
+    uint32_t slice_hz;     /* the clock of the cycles not yet folded */
     uint64_t stall_until_ns;
     uint64_t flash_busy_ns; /* total virtual time spent in flash stalls */
     uint64_t wall_start_ns;

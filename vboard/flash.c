@@ -58,6 +58,7 @@ struct op {
     uint16_t value;
     uint64_t t_done;
     unsigned seq;
+    uint64_t t_start, n; /* n: number since power-on (struct flash_cut) */
 };
 
 #define MAXOPS 8
@@ -87,12 +88,17 @@ struct flash {
     unsigned bus_errors;
     struct done done[MAXOPS];
 
+    uint64_t nops;       /* operations started since power-on */
+    struct flash_cut cut; /* at_op = at_ns = 0: none */
+    bool off;            /* the power was cut */
+
     void (*changed)(void *, uint32_t, uint32_t);
     void (*bus_error)(void *, const char *);
     void *ctx;
 };
 
 static uint32_t fpec_read(void *model, uint32_t off, unsigned size);
+static void cut_at_time(void *p);
 static void fpec_write(void *model, uint32_t off, uint32_t value, unsigned size);
 static uint32_t ob_read(void *model, uint32_t off, unsigned size);
 static void ob_write(void *model, uint32_t off, uint32_t value, unsigned size);
@@ -169,6 +175,11 @@ struct flash *flash_new(struct vb *vb, const struct flash_cfg *cfg)
     vb_mmio(vb, "FLASH", 0x40022000, 0x400, fpec_read, fpec_write, f);
     vb_mmio(vb, "OB", OB_BASE, FLASH_OB_SIZE, ob_read, ob_write, f);
     flash_reset(f);
+    if (cfg->cut) {
+        f->cut = *cfg->cut;
+        if (f->cut.at_ns)
+            vb_at(vb, f->cut.at_ns, cut_at_time, f);
+    }
     return f;
 }
 
@@ -195,6 +206,8 @@ bool flash_wdg_sw(const struct flash *f) { return f->obr & (1u << 2); }
 bool flash_busy(const struct flash *f) { return f->count != 0; }
 uint32_t flash_acr(const struct flash *f) { return f->acr; }
 unsigned flash_bus_errors(const struct flash *f) { return f->bus_errors; }
+uint64_t flash_ops(const struct flash *f) { return f->nops; }
+bool flash_power_off(const struct flash *f) { return f->off; }
 
 void flash_set_hooks(struct flash *f, void (*changed)(void *, uint32_t, uint32_t),
                      void (*bus_error)(void *, const char *), void *ctx)
@@ -286,9 +299,13 @@ static void land(struct flash *f, uint32_t off, uint32_t len)
 }
 
 static void op_done(void *p);
+static void complete_head(struct flash *f);
+static void cut_during(struct flash *f, const struct op *o);
 
 static void enqueue(struct flash *f, enum op_kind kind, uint32_t addr, uint16_t value, uint64_t dur)
 {
+    if (f->off)
+        return;
     if (f->count == MAXOPS) {
         vb_violation(f->vb, "flash", "PM0075 2.3.3", "too many flash operations queued while BSY");
         return;
@@ -301,8 +318,18 @@ static void enqueue(struct flash *f, enum op_kind kind, uint32_t addr, uint16_t 
         if (last > start)
             start = last;
     }
+    f->nops++;
+    if (f->cut.at_op && f->nops == f->cut.at_op) {
+        /* The ones queued before it end before it starts (PM0075 2.3.3,
+         * above); the power then stops while it is in progress. */
+        while (f->count)
+            complete_head(f);
+        struct op now = {kind, addr, value, start + dur, 0, start, f->nops};
+        cut_during(f, &now);
+        return;
+    }
     struct op *o = &f->ops[(f->head + f->count) % MAXOPS];
-    *o = (struct op){kind, addr, value, start + dur, ++f->seq};
+    *o = (struct op){kind, addr, value, start + dur, ++f->seq, start, f->nops};
     f->count++;
     f->sr |= SR_BSY;
     f->ar = addr;
@@ -314,30 +341,26 @@ static void enqueue(struct flash *f, enum op_kind kind, uint32_t addr, uint16_t 
     vb_flash_stall_until(f->vb, o->t_done);
 }
 
-static void complete_head(struct flash *f);
-
 static void op_done(void *p)
 {
     struct done *d = p;
     struct flash *f = d->f;
     /* Reset or power cut: the operation never completed. Or it was already
      * completed early by flash_finish_due (a stalled read). */
-    if (d->gen != f->gen || !f->count || f->ops[f->head].seq != d->seq)
+    if (d->gen != f->gen || f->off || !f->count || f->ops[f->head].seq != d->seq)
         return;
     complete_head(f);
 }
 
 void flash_finish_due(struct flash *f)
 {
-    while (f->count && f->ops[f->head].t_done <= vb_now_ns(f->vb))
+    while (!f->off && f->count && f->ops[f->head].t_done <= vb_now_ns(f->vb))
         complete_head(f);
 }
 
-static void complete_head(struct flash *f)
+/* The operation's effect on the array, complete. */
+static void apply(struct flash *f, const struct op *o)
 {
-    struct op *o = &f->ops[f->head];
-    f->head = (f->head + 1) % MAXOPS;
-    f->count--;
     uint8_t *ob = f->array + f->size;
     switch (o->kind) {
     case OP_PROG: {
@@ -346,20 +369,21 @@ static void complete_head(struct flash *f)
         f->array[off] &= (uint8_t)o->value;
         f->array[off + 1] &= (uint8_t)(o->value >> 8);
         land(f, off, 2);
-        vb_trace(f->vb, "flash", "programmed 0x%08x = 0x%04x", o->addr, o->value);
+        vb_trace(f->vb, "flash", "programmed 0x%08x = 0x%04x (op %llu)", o->addr, o->value,
+                 (unsigned long long)o->n);
         break;
     }
     case OP_PAGE_ERASE: {
         uint32_t off = (o->addr - FLASH_BASE) & ~(f->page_size - 1);
         memset(f->array + off, 0xFF, f->page_size);
         land(f, off, f->page_size);
-        vb_trace(f->vb, "flash", "erased page 0x%08x", FLASH_BASE + off);
+        vb_trace(f->vb, "flash", "erased page 0x%08x (op %llu)", FLASH_BASE + off, (unsigned long long)o->n);
         break;
     }
     case OP_MASS_ERASE:
         memset(f->array, 0xFF, f->size);
         land(f, 0, f->size);
-        vb_trace(f->vb, "flash", "mass erase done");
+        vb_trace(f->vb, "flash", "mass erase done (op %llu)", (unsigned long long)o->n);
         break;
     case OP_OB_PROG: {
         /* PM0075 2.5.2: the low byte is programmed and the FPEC writes its
@@ -367,7 +391,8 @@ static void complete_head(struct flash *f)
         uint32_t i = (o->addr - OB_BASE) & ~1u;
         ob[i] &= (uint8_t)o->value;
         ob[i + 1] &= (uint8_t)~o->value;
-        vb_trace(f->vb, "flash", "option byte 0x%08x = 0x%02x", OB_BASE + i, (uint8_t)o->value);
+        vb_trace(f->vb, "flash", "option byte 0x%08x = 0x%02x (op %llu)", OB_BASE + i, (uint8_t)o->value,
+                 (unsigned long long)o->n);
         break;
     }
     case OP_OB_ERASE:
@@ -375,20 +400,175 @@ static void complete_head(struct flash *f)
          * level 1; main flash is erased only when RDP = 0xA5 is programmed
          * (OP_RDP_MASS_ERASE). */
         memset(ob, 0xFF, FLASH_OB_SIZE);
-        vb_trace(f->vb, "flash", "option bytes erased");
+        vb_trace(f->vb, "flash", "option bytes erased (op %llu)", (unsigned long long)o->n);
         break;
     case OP_RDP_MASS_ERASE:
         memset(f->array, 0xFF, f->size);
         land(f, 0, f->size);
-        vb_event(f->vb, "flash: read protection removal: main flash mass-erased (PM0075 2.4.1)");
+        vb_event(f->vb, "flash: read protection removal: main flash mass-erased (PM0075 2.4.1) (op %llu)",
+                 (unsigned long long)o->n);
         break;
     }
+}
+
+static void complete_head(struct flash *f)
+{
+    struct op *o = &f->ops[f->head];
+    f->head = (f->head + 1) % MAXOPS;
+    f->count--;
+    apply(f, o);
     f->sr |= SR_EOP;
     if (!f->count) {
         f->sr &= ~SR_BSY;
         f->cr &= ~CR_STRT; /* "reset when the BSY bit is reset" */
     }
     update_irq(f);
+}
+
+/* ---- Power cuts and torn operations (issue 12) --------------------------
+ *
+ * What an interrupted operation leaves is not specified: PM0075 and RM0008
+ * describe program and erase only as completing (BSY clears, EOP sets) and
+ * say nothing of a supply lost meanwhile; issue 12 reads PM0075 as leaving
+ * the page or half-word "in an undefined state". We take the stricter,
+ * physical reading of NOR flash instead of all-or-nothing: an erase drives
+ * every cell of its page towards 1 and a program drives the cells it clears
+ * towards 0, each cell crossing the read threshold at its own moment. So a
+ * cut erase leaves each 0 bit either 0 or already 1; a cut program leaves
+ * each bit it was clearing either still 1 or already 0; no other bit
+ * changes. Which bits moved is drawn from the seed: q, the share of bits
+ * that moved, is drawn first (anything from almost none to almost all),
+ * then each bit with probability q. The same seed gives the same result. */
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* The bits of mask that moved: each with probability q / 1024. */
+static uint8_t moved_bits(uint8_t mask, uint32_t q, uint64_t *s)
+{
+    uint8_t m = 0;
+    for (int b = 0; b < 8; b++)
+        if ((mask >> b & 1) && (uint32_t)(splitmix(s) % 1024) < q)
+            m |= (uint8_t)(1u << b);
+    return m;
+}
+
+/* q, the share of the changing bits that moved: 0 (none) to 1024 (all). */
+static uint32_t torn_share(uint64_t *s) { return (uint32_t)(splitmix(s) % 1025); }
+
+void flash_tear_erase(uint8_t *p, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    uint32_t q = torn_share(&s);
+    for (size_t i = 0; i < n; i++)
+        p[i] |= moved_bits((uint8_t)~p[i], q, &s);
+}
+
+void flash_tear_program(uint8_t *p, const uint8_t *new_bytes, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    uint32_t q = torn_share(&s);
+    for (size_t i = 0; i < n; i++)
+        p[i] &= (uint8_t)~moved_bits((uint8_t)(p[i] & ~new_bytes[i]), q, &s);
+}
+
+static const char *op_name(enum op_kind k)
+{
+    static const char *const names[] = {"program", "page erase", "mass erase", "option byte program",
+                                        "option byte erase", "read protection removal mass erase"};
+    return names[k];
+}
+
+/* The power stops while o is in progress: o is torn, nothing else runs. */
+static void cut_during(struct flash *f, const struct op *o)
+{
+    char what[160];
+    uint8_t *ob = f->array + f->size;
+    uint32_t off = 0, len = 0; /* main flash bytes the cut op touched */
+    switch (f->cut.torn) {
+    case TORN_NEW: apply(f, o); break;
+    case TORN_OLD: break;
+    case TORN_SEEDED:
+        switch (o->kind) {
+        case OP_PROG: {
+            uint8_t v[2] = {(uint8_t)o->value, (uint8_t)(o->value >> 8)};
+            off = o->addr - FLASH_BASE, len = 2;
+            flash_tear_program(f->array + off, v, 2, f->cut.seed);
+            break;
+        }
+        case OP_PAGE_ERASE:
+            off = (o->addr - FLASH_BASE) & ~(f->page_size - 1), len = f->page_size;
+            flash_tear_erase(f->array + off, len, f->cut.seed);
+            break;
+        case OP_MASS_ERASE: case OP_RDP_MASS_ERASE:
+            off = 0, len = f->size;
+            flash_tear_erase(f->array, len, f->cut.seed);
+            break;
+        case OP_OB_PROG: {
+            /* Both bytes: the FPEC programs the complement with the value
+             * (PM0075 2.5.2), so both may be caught half-way. */
+            uint32_t i = (o->addr - OB_BASE) & ~1u;
+            uint8_t v[2] = {(uint8_t)o->value, (uint8_t)~o->value};
+            flash_tear_program(ob + i, v, 2, f->cut.seed);
+            break;
+        }
+        case OP_OB_ERASE:
+            flash_tear_erase(ob, FLASH_OB_SIZE, f->cut.seed);
+            break;
+        }
+        break;
+    }
+    if (len)
+        land(f, off, len);
+    if (o->kind == OP_PROG) {
+        uint32_t a = o->addr - FLASH_BASE;
+        snprintf(what, sizeof what, "program 0x%08x = 0x%04x, left 0x%04x", o->addr, o->value,
+                 f->array[a] | f->array[a + 1] << 8);
+    } else if (o->kind == OP_OB_PROG) {
+        uint32_t i = (o->addr - OB_BASE) & ~1u;
+        snprintf(what, sizeof what, "option byte 0x%08x = 0x%02x, left 0x%02x 0x%02x", OB_BASE + i,
+                 (uint8_t)o->value, ob[i], ob[i + 1]);
+    } else {
+        snprintf(what, sizeof what, "%s 0x%08x", op_name(o->kind), o->addr);
+    }
+    f->gen++;
+    f->count = 0;
+    f->off = true;
+    if (f->mapped)
+        msync(f->array, f->size + FLASH_OB_SIZE, MS_SYNC);
+    if (f->cut.torn == TORN_SEEDED)
+        vb_event(f->vb, "power cut during flash op %llu (%s), torn: seed %llu (--torn %llu replays it)",
+                 (unsigned long long)o->n, what, (unsigned long long)f->cut.seed,
+                 (unsigned long long)f->cut.seed);
+    else
+        vb_event(f->vb, "power cut during flash op %llu (%s), torn: %s", (unsigned long long)o->n, what,
+                 f->cut.torn == TORN_OLD ? "old (not started)" : "new (just completed)");
+    vb_power_cut(f->vb);
+}
+
+/* --cut-at-ns: the operation under way, if any, is torn. */
+static void cut_at_time(void *p)
+{
+    struct flash *f = p;
+    if (f->off)
+        return;
+    flash_finish_due(f);
+    if (f->count && f->ops[f->head].t_start <= vb_now_ns(f->vb)) {
+        cut_during(f, &f->ops[f->head]);
+        return;
+    }
+    f->gen++;
+    f->count = 0;
+    f->off = true;
+    if (f->mapped)
+        msync(f->array, f->size + FLASH_OB_SIZE, MS_SYNC);
+    vb_event(f->vb, "power cut at %llu ns, no flash operation in progress (%llu done)",
+             (unsigned long long)vb_now_ns(f->vb), (unsigned long long)f->nops);
+    vb_power_cut(f->vb);
 }
 
 void flash_check_latency(struct flash *f, uint32_t hz)

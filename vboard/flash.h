@@ -31,6 +31,33 @@ struct flash_cfg {
     uint32_t image_size;
     bool hw_iwdg;          /* USER.WDG_SW = 0 */
     bool time_max;         /* datasheet maximum busy times (--flash-time max) */
+    struct flash_cut *cut; /* NULL: the power stays on */
+};
+
+/* A power cut (vboard --cut-at-flash-op, --cut-at-ns; issue 12).
+ *
+ * Operations are numbered from 1 in the order they start, counted from
+ * power-on (a system reset does not restart the count): page erases, mass
+ * erases, half-word programs, option-byte erases and programs. Refused
+ * operations (PGERR, WRPRTERR) never start and take no number.
+ *
+ * at_op K: the power stops while operation K is in progress. Operations
+ * 1..K-1 have completed (a later one only starts when the one before it has
+ * ended, PM0075 2.3.3); operation K is torn as `torn` says; nothing after
+ * it happens. at_ns T: the power stops at virtual time T; an operation in
+ * progress at T is torn, earlier ones completed, queued ones never start.
+ *
+ * Torn results (flash.c tear_*): an erase leaves every 0 bit of its target
+ * either still 0 or already 1 (a seeded mix), a program leaves the value
+ * between old and new: only bits it was clearing, a seeded subset of them.
+ * TORN_OLD and TORN_NEW are the two ends: the operation had no effect yet,
+ * or had just finished. */
+enum flash_torn { TORN_SEEDED, TORN_OLD, TORN_NEW };
+struct flash_cut {
+    uint64_t at_op;          /* 0: none */
+    uint64_t at_ns;          /* 0: none */
+    enum flash_torn torn;
+    uint64_t seed;           /* TORN_SEEDED: the mix; printed with the cut */
 };
 
 /* NULL (with a message on stderr) when the file cannot be used. */
@@ -65,5 +92,16 @@ uint32_t flash_acr(const struct flash *f);
 /* The RCC calls this when SYSCLK changes: checks ACR.LATENCY. */
 void flash_check_latency(struct flash *f, uint32_t sysclk_hz);
 unsigned flash_bus_errors(const struct flash *f);
+/* Flash operations started since power-on (see struct flash_cut). */
+uint64_t flash_ops(const struct flash *f);
+/* True once the power was cut: the array no longer changes. */
+bool flash_power_off(const struct flash *f);
+
+/* The torn results, exposed for the unit tests: seed picks the mix. An
+ * erase of n bytes at p: 0 bits become 1 or stay 0. A program of new over
+ * the n bytes at p: bits set in p and clear in new may clear, nothing else
+ * changes. */
+void flash_tear_erase(uint8_t *p, size_t n, uint64_t seed);
+void flash_tear_program(uint8_t *p, const uint8_t *new_bytes, size_t n, uint64_t seed);
 
 #endif

@@ -54,6 +54,15 @@ static void usage(FILE *f)
             "  --quiet-gpio        no \"gpio Pxn=v\" lines\n"
             "  --usb-errors RATE[,SEED]  noisy cable: lose each USB packet with probability\n"
             "                      RATE (0..1, or N%%); SEED repeats a run (printed)\n"
+            "  --cut-at-flash-op K power cut while flash operation K is in progress (erases,\n"
+            "                      half-word and option-byte programs, counted from 1 at\n"
+            "                      power-on; a run prints its count at the end)\n"
+            "  --cut-at-ns T       power cut at virtual time T ns\n"
+            "  --torn old|new|SEED what the cut operation leaves: nothing yet, all of it, or\n"
+            "                      a seeded mix of the bits it was changing (default: a seed\n"
+            "                      from the clock, printed)\n"
+            "                      After a cut vboard stops (exit status 0); --flash FILE\n"
+            "                      then holds the flash as the cut left it\n"
             "Signals: SIGTERM/SIGINT stop cleanly; SIGUSR1 presses the reset button.\n");
 }
 
@@ -191,6 +200,8 @@ int main(int argc, char **argv)
     enum { O_NOHSE = 768, O_LSIHZ }; /* clock options (rcc.c, iwdg.c) */
     bool uid_given = false;
     enum { O_USB_ERRORS = 512 }; /* USB host options (usb_host.c) */
+    enum { O_CUT_OP = 1024, O_CUT_NS, O_TORN }; /* power cuts (flash.c) */
+    bool torn_given = false;
     enum { O_PART = 256, O_BOARD, O_FLASH, O_PORT, O_UID, O_PIN, O_TRACE, O_STRICT, O_REALTIME,
            O_FAST, O_APPBASE, O_HWIWDG, O_EXIT, O_QUIET, O_HELP, O_FLASHTIME };
     static const struct option lo[] = {
@@ -202,6 +213,7 @@ int main(int argc, char **argv)
         {"exit-after", 1, 0, O_EXIT}, {"quiet-gpio", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP},
         {"flash-time", 1, 0, O_FLASHTIME},
         {"usb-errors", 1, 0, O_USB_ERRORS},
+        {"cut-at-flash-op", 1, 0, O_CUT_OP}, {"cut-at-ns", 1, 0, O_CUT_NS}, {"torn", 1, 0, O_TORN},
         {0, 0, 0, 0},
     };
     int c;
@@ -315,6 +327,35 @@ int main(int argc, char **argv)
             if (!parse_usb_errors(optarg, &o))
                 return 2;
             break;
+        case O_CUT_OP: case O_CUT_NS: {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 0);
+            if (*end || !v || optarg[0] == '-') {
+                fprintf(stderr, "vboard: --%s wants a number from 1, got \"%s\"\n",
+                        c == O_CUT_OP ? "cut-at-flash-op" : "cut-at-ns", optarg);
+                return 2;
+            }
+            if (c == O_CUT_OP)
+                o.cut.at_op = v;
+            else
+                o.cut.at_ns = v;
+            break;
+        }
+        case O_TORN: {
+            char *end;
+            torn_given = true;
+            if (!strcmp(optarg, "old") || !strcmp(optarg, "new")) {
+                o.cut.torn = optarg[0] == 'o' ? TORN_OLD : TORN_NEW;
+                break;
+            }
+            o.cut.torn = TORN_SEEDED;
+            o.cut.seed = strtoull(optarg, &end, 0);
+            if (end == optarg || *end || optarg[0] == '-') {
+                fprintf(stderr, "vboard: --torn wants old, new or a seed number, got \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case O_REALTIME: o.realtime = true; break;
         case O_FAST: o.fast = true; break;
         case O_APPBASE: o.app_base = (uint32_t)strtoul(optarg, NULL, 0); break;
@@ -325,6 +366,16 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    if (o.cut.at_op && o.cut.at_ns) {
+        fprintf(stderr, "vboard: --cut-at-flash-op and --cut-at-ns exclude each other\n");
+        return 2;
+    }
+    if (torn_given && !o.cut.at_op && !o.cut.at_ns) {
+        fprintf(stderr, "vboard: --torn only says what a cut leaves: give --cut-at-flash-op or --cut-at-ns\n");
+        return 2;
+    }
+    if ((o.cut.at_op || o.cut.at_ns) && !torn_given)
+        o.cut.seed = (unsigned long long)time(NULL) ^ (unsigned long long)getpid() << 20;
     if (o.realtime && o.fast) {
         fprintf(stderr, "vboard: --realtime and --fast exclude each other\n");
         return 2;

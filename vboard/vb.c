@@ -45,18 +45,24 @@ static uint32_t cpu_hz(const struct vb *vb)
 uint64_t vb_now_ns(const struct vb *vb)
 {
     uint64_t n = m3_slice_icount(vb->cpu);
-    if (!n)
+    if (n <= vb->slice_folded)
         return vb->now_ns;
-    return vb->now_ns + (n * 1000000000ull + vb->cyc_frac) / cpu_hz(vb);
+    return vb->now_ns + ((n - vb->slice_folded) * 1000000000ull + vb->cyc_frac) / vb->slice_hz;
+}
+
+static void fold_cycles(struct vb *vb, uint64_t n)
+{
+    uint64_t hz = vb->slice_hz, num = n * 1000000000ull + vb->cyc_frac;
+    vb->now_ns += num / hz;
+    vb->cyc_frac = num % hz;
 }
 
 /* Folds the instructions of a finished slice into now_ns (cpu.c calls it
  * as soon as uc_emu_start returns). */
 void vb_account_cycles(struct vb *vb, uint64_t n)
 {
-    uint64_t hz = cpu_hz(vb), num = n * 1000000000ull + vb->cyc_frac;
-    vb->now_ns += num / hz;
-    vb->cyc_frac = num % hz;
+    fold_cycles(vb, n - vb->slice_folded);
+    vb->slice_folded = 0;
 }
 
 /* ---- Output ---------------------------------------------------------------- */
@@ -399,6 +405,13 @@ bool vb_dplus_pulled_up(const struct vb *vb)
     return pulled;
 }
 
+void vb_power_cut(struct vb *vb)
+{
+    vb->quit = true;
+    vb_kick(vb);
+    m3_stop_now(vb->cpu);
+}
+
 void vb_system_reset(struct vb *vb, const char *why)
 {
     if (!vb->reset_why)
@@ -466,9 +479,20 @@ static bool backup_writable(void *ctx)
     return pwr_dbp(vb->pwr);
 }
 
+/* A store to RCC_CFGR switched SYSCLK inside a slice (or a ready
+ * oscillator did, between slices): the cycles run so far ran at the old
+ * clock. The slice ends at the next block: its budget was sized in cycles
+ * of the old clock. */
 static void sysclk_changed(void *ctx, uint32_t hz)
 {
     struct vb *vb = ctx;
+    uint64_t n = m3_slice_icount(vb->cpu);
+    if (n > vb->slice_folded) {
+        fold_cycles(vb, n - vb->slice_folded);
+        vb->slice_folded = n;
+    }
+    vb->slice_hz = cpu_hz(vb);
+    vb_kick(vb);
     flash_check_latency(vb->flash, hz);
 }
 
@@ -491,6 +515,7 @@ struct vb *vb_new(const struct vb_opts *opt)
         .image_size = opt->image_size,
         .hw_iwdg = opt->hw_iwdg,
         .time_max = opt->flash_time_max,
+        .cut = opt->cut.at_op || opt->cut.at_ns ? &vb->opt.cut : NULL,
     };
     vb->nvic = nvic_new(vb); /* first: other models raise lines from their constructors */
     vb->rcc = rcc_new(vb);
@@ -718,8 +743,11 @@ int vb_run(struct vb *vb)
             instr = 1;
         pace(vb, vb->now_ns);
         vb->stop_slice = false;
+        vb->slice_hz = cpu_hz(vb);
         m3_run(vb->cpu, instr);
     }
     vb_report_repeats(vb);
+    /* A dry run's count, for the campaigns that then cut at each one. */
+    vb_event(vb, "flash operations since power-on: %llu", (unsigned long long)flash_ops(vb->flash));
     return vb->exit_status; /* 0, or 3 after a --strict stop */
 }

@@ -79,6 +79,10 @@ bool vb_usb_powered_down(const struct vb *vb);
 bool vb_dplus_pulled_up(const struct vb *vb);
 /* Board: the system reset of RM0008 7.1.2 (SYSRESETREQ, IWDG, ...). */
 void vb_system_reset(struct vb *vb, const char *why);
+/* Board: the supply is gone (vboard --cut-at-flash-op / --cut-at-ns, asked
+ * by the flash model, which has printed why). Nothing runs any more; the run
+ * ends with exit status 0 and the flash file keeps what the array holds. */
+void vb_power_cut(struct vb *vb);
 
 /* ---- Reporting ------------------------------------------------------------ */
 /* A rule of RM0008/PM0075 broken by the firmware; rule cites the section.

@@ -7,6 +7,10 @@
 #define SRAM_BASE 0x20000000u
 #define SRAM_MAX_END 0x20010000u /* 64 KiB, the largest F103 SRAM */
 #define STAMP_END_WORD (DFUBOOT_STAMP_WORD_NCRC + 1u)
+/* A stamp covers at least the 16 system vectors, as dfuboot-stamp's
+ * stamp_verify requires: a shorter length would leave handler addresses
+ * (SVCall..SysTick, words 11..15) outside the CRC. */
+#define STAMP_MIN_LEN 64u
 
 /* An erased word (0xFFFFFFFF), a zeroed one, or the half-committed SP
  * 0xFFFFxxxx all fail the SP test. */
@@ -27,7 +31,7 @@ static bool stamp_matches(const uint32_t *vec)
     uint32_t crc = vec[DFUBOOT_STAMP_WORD_CRC];
     if (crc != ~vec[DFUBOOT_STAMP_WORD_NCRC])
         return false;
-    if (len % 4u || len < STAMP_END_WORD * 4u || len > memmap.flash_end - memmap.app_base)
+    if (len % 4u || len < STAMP_MIN_LEN || len > memmap.flash_end - memmap.app_base)
         return false;
     port_crc_reset();
     port_crc_feed(vec, DFUBOOT_STAMP_WORD_MAGIC);

@@ -1,21 +1,30 @@
 # tests/faults/faults.mk - fault campaigns against the real bootloader binary
-# in vboard (issue #4 items 1, 2 and 5).
+# in vboard (issue #4 items 1, 2 and 5; issue 12 items 1-4).
 #
-#   make test-faults     the full power-cut campaign: >= 500 cuts per part
-#                        (f103c8, f103rc); SEED=n reproduces its random cuts,
-#                        FAULTS_CUTS / FAULTS_JOBS change its size and width
-#   make test            includes the short forms: 12 cuts per part, the other
-#                        bad endings (badend.sh) and the security options
+#   make test-faults     the every-operation campaign (everyop.sh): a power
+#                        cut at every flash operation of an update, torn
+#                        operations, on f103c8 and f103rc, stamped and
+#                        unstamped images, four clients' request orders, and
+#                        the WRP/RDP builds' option-byte rewrite; SEED=n
+#                        replays its torn states, FAULTS_JOBS its width
+#   make test-faults-random  the older campaign of random instants
+#                        (powercut.sh, SIGKILL of vboard): FAULTS_CUTS per part
+#   make test            includes the short forms: everyop.sh --short (every
+#                        kind of operation and of torn state, fixed seed),
+#                        torn_commit (every bit subset of the commit words),
+#                        12 random cuts per part, the other bad endings
+#                        (badend.sh) and the security options
 #
 # Helpers: build/host/faults/cutter (runs vboard, SIGKILLs it at the K-th
 # flash operation or after a given line), build/host/faults/usbip-drop (a
-# USB/IP client that drops the connection mid-DNLOAD).
+# USB/IP client that drops the connection mid-DNLOAD), dfuse_client.py
+# (pydfu's order, a client that aborts and restarts).
 
 FAULTS_DIR := $(HOSTDIR)/faults
 FAULTS_CUTTER := $(FAULTS_DIR)/cutter
 FAULTS_DROP := $(FAULTS_DIR)/usbip-drop
 FAULTS_CUTS ?= 500
-FAULTS_JOBS ?= 4
+FAULTS_JOBS ?= 2
 
 $(FAULTS_DIR)/%: tests/faults/%.c
 	@mkdir -p $(@D)
@@ -45,13 +54,29 @@ FAULTS_NEEDS := $(FAULTS_CUTTER) $(FAULTS_DROP) $(FAULTS_DIR)/wrp_probe.bin $(HO
 	build/fw/bluepill/dfuboot.bin build/fw/generic_f103rc/dfuboot.bin \
 	build/app/bluepill/blinky.bin build/app/generic_f103rc/blinky.bin
 
-.PHONY: test-faults test-faults-run
+.PHONY: test-faults test-faults-run test-faults-random test-faults-random-run
 test-faults:
 	@bash mk/deps.sh build host vboard e2e
-	@$(MAKE) --no-print-directory build test-faults-run
+	@$(MAKE) --no-print-directory build faults-fw test-faults-run
 
 test-faults-run: $(FAULTS_NEEDS)
+	@bash tests/faults/everyop.sh --jobs $(FAULTS_JOBS)
+
+test-faults-random:
+	@bash mk/deps.sh build host vboard e2e
+	@$(MAKE) --no-print-directory build test-faults-random-run
+
+test-faults-random-run: $(FAULTS_NEEDS)
 	@bash tests/faults/powercut.sh --cuts $(FAULTS_CUTS) --jobs $(FAULTS_JOBS)
 
-TEST_DEPS += $(FAULTS_NEEDS) faults-fw
-TEST_SUITES += 'tests/faults/powercut.sh --short' tests/faults/badend.sh tests/faults/security.sh
+TEST_DEPS += $(FAULTS_NEEDS) faults-fw $(FAULTS_DIR)/torn_commit
+TEST_SUITES += 'tests/faults/powercut.sh --short' tests/faults/badend.sh tests/faults/security.sh \
+	$(FAULTS_DIR)/torn_commit 'tests/faults/everyop.sh --short'
+
+# Issue 12 item 4: every torn state of the commit and invalidation
+# half-words against the core's boot check (unit simulator, no sanitizers:
+# it runs millions of checks).
+$(FAULTS_DIR)/torn_commit: tests/faults/torn_commit.c $(UNIT_CORE) $(UNIT_SUPPORT) $(UNIT_HDR)
+	@mkdir -p $(@D)
+	@echo "  CC    $@"
+	@$(HOST_CC) $(HOST_CFLAGS) -O2 -Ifw/core -Itests -Itests/unit $< $(UNIT_CORE) $(UNIT_SUPPORT) -o $@

@@ -78,6 +78,16 @@ make_image() {
     "$STAMP" --base $APP_BASE "$out" >/dev/null
 }
 
+# make_plain OUT SIZE SEED: the same without a stamp (the boot check then
+# has only the vector table's plausibility).
+make_plain() {
+    local out=$1 size=$2 seed=$3 have
+    cp "$P_BLINKY" "$out"
+    have=$(stat -c %s "$out")
+    [ "$size" -gt "$have" ] && filler $((size - have)) "$seed" >>"$out"
+    return 0
+}
+
 # make_template OUT APP: a flash file with the bootloader and APP written
 # behind it (as an SWD programmer would), factory option bytes.
 make_template() {
@@ -137,13 +147,15 @@ free_port() {
 }
 
 wait_re() {
-    local log=$1 re=$2 secs=$3 pid=${4:-} count=${5:-1} end=$((SECONDS + $3))
+    local log=$1 re=$2 secs=$3 pid=${4:-} count=${5:-1} end=$((SECONDS + $3)) n
     while [ $SECONDS -le $end ]; do
-        [ "$(grep -cE -- "$re" "$log" 2>/dev/null)" -ge "$count" ] && return 0
+        n=$(grep -cE -- "$re" "$log" 2>/dev/null)
+        [ "${n:-0}" -ge "$count" ] && return 0
         [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
         sleep 0.1
     done
-    [ "$(grep -cE -- "$re" "$log" 2>/dev/null)" -ge "$count" ]
+    n=$(grep -cE -- "$re" "$log" 2>/dev/null)
+    [ "${n:-0}" -ge "$count" ]
 }
 
 # dfu PORT ARGS...: the stock dfu-util against the board on PORT.

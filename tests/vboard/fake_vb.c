@@ -42,11 +42,12 @@ uint32_t fake_usbclk;
 int fake_pin[5][16];
 bool fake_usb_pd;
 bool fake_pullup;
+int fake_power_cuts;
 
 void fake_reset(void)
 {
     memset(&the_board, 0, sizeof the_board);
-    fake_violations = fake_events = fake_system_resets = 0;
+    fake_violations = fake_events = fake_system_resets = fake_power_cuts = 0;
     fake_last_violation[0] = fake_last_event[0] = 0;
     memset(fake_irq_level, 0, sizeof fake_irq_level);
     fake_stall_until_ns = 0;
@@ -187,6 +188,12 @@ bool vb_dplus_pulled_up(const struct vb *vb)
 {
     (void)vb;
     return fake_pullup;
+}
+
+void vb_power_cut(struct vb *vb)
+{
+    (void)vb;
+    fake_power_cuts++;
 }
 
 void vb_system_reset(struct vb *vb, const char *why)

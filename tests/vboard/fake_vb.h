@@ -27,6 +27,7 @@ extern char fake_last_violation[512];
 extern int fake_events;
 extern char fake_last_event[512];
 extern int fake_system_resets;
+extern int fake_power_cuts; /* vb_power_cut calls */
 extern bool fake_irq_level[68];
 extern uint64_t fake_stall_until_ns;
 

@@ -119,6 +119,22 @@ if has 'gpio PA1=1' && near "$c3" 7 && near "$c4" 7 && near "$c5" 9 && near "$c6
 then ok "flash_wait_states_and_prefetch_timing ($got cycles/iteration)"
 else bad flash_wait_states_and_prefetch_timing "want 7 7 9 11 7 3 cycles/iteration, got $got"; fi
 
+# Virtual time across SYSCLK switches the CPU makes mid-slice: 192000 cycles
+# on the 64 MHz PLL (3 ms), then 24000 on the 8 MHz HSI (3 ms); each cycle
+# counts at the clock it ran on (clock_switch.S).
+run --exit-after 0.05 "$FW/clock_switch.elf"
+span() { # ms while PA$1 was high
+    awk -v p="PA$1" '$0 ~ "gpio " p "=1" { a = substr($2, 1, length($2) - 1) }
+        $0 ~ "gpio " p "=0" && a != "" { b = substr($2, 1, length($2) - 1) }
+        END { if (a == "" || b == "") print "none"; else printf "%.4f", (b - a) * 1000 }' "$tmp/out"
+}
+got="$(span 3) $(span 4)"
+read -r s3 s4 <<<"$got"
+within() { awk -v g="$1" 'BEGIN { exit !(g != "none" && g >= 2.999 && g <= 3.005) }'; }
+if has 'gpio PA1=1' && ! has 'PA2=1' && within "$s3" && within "$s4"
+then ok "time_follows_sysclk_switches ($got ms)"
+else bad time_follows_sysclk_switches "want 3 ms on the PLL and 3 ms on the HSI, got $got ms"; fi
+
 # Unmodelled access: reported; --strict stops with exit status 3.
 run --exit-after 0.05 "$FW/strict.elf"
 if has 'VIOLATION bus' && has 'gpio PA1=1' && [ "$(cat "$tmp/rc")" = 0 ]; then ok unmodelled_access_reported

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define FPEC 0x40022000u
@@ -502,6 +503,242 @@ TEST(flash_file_persists_completed_operations_only)
     CHECK_EQ(hw(f, 0x08001000), 0x1234);
     CHECK_EQ(hw(f, 0x08001002), 0xFFFF);
     CHECK_EQ(flash_option_bytes(f)[0], 0xA5);
+    flash_free(f);
+    unlink(path);
+}
+
+/* ---- Power cuts and torn operations (issue 12) ---------------------------
+ * What a cut leaves is our reading of NOR flash (flash.c, "Power cuts"):
+ * the manuals only describe operations that complete. The rules checked
+ * here: an erase only turns 0 bits into 1, a program only clears bits that
+ * its value has at 0 and the cell had at 1 ("The main Flash memory can be
+ * programmed 16 bits at a time ... Flash memory erase: ... erased page
+ * reads 0xFF", PM0075 2.3.3/2.3.4; NOR cells only go from 1 to 0 by
+ * programming), nothing else changes, and a seed replays its result. */
+static struct flash_cut the_cut;
+
+static struct flash *mk_cut(uint64_t at_op, uint64_t at_ns, enum flash_torn torn, uint64_t seed)
+{
+    fake_reset();
+    the_cut = (struct flash_cut){at_op, at_ns, torn, seed};
+    struct flash_cfg cfg = {.flash_size = 64 * 1024, .page_size = 1024, .cut = &the_cut};
+    return flash_new(fake_vb, &cfg);
+}
+
+static void erase_page(uint32_t addr)
+{
+    fake_write32(CR, CR_PER);
+    fake_write32(AR, addr);
+    fake_write32(CR, CR_PER | CR_STRT);
+}
+
+TEST(operations_numbered_from_power_on_not_reset)
+{
+    struct flash *f = mk64();
+    unlock();
+    erase_page(0x08001000); /* 1 */
+    wait_done();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0x1234); /* 2 */
+    wait_done();
+    program(f, 0x08001000, 0x5678); /* refused with PGERR: never starts */
+    program(f, 0x08001000, 0x0000); /* 3: 0x0000 over anything programs */
+    wait_done();
+    CHECK_EQ(flash_ops(f), 3);
+    flash_reset(f); /* a system reset is not a power-on */
+    unlock();
+    fake_write32(OPTKEYR, 0x45670123);
+    fake_write32(OPTKEYR, 0xCDEF89AB);
+    fake_write32(CR, CR_OPTER | CR_OPTWRE);
+    fake_write32(CR, CR_OPTER | CR_OPTWRE | CR_STRT); /* 4 */
+    wait_done();
+    fake_write32(CR, CR_OPTPG | CR_OPTWRE);
+    fake_write(OB, 0x00A5, 2); /* 5 */
+    wait_done();
+    CHECK_EQ(flash_ops(f), 5);
+    CHECK_EQ(fake_power_cuts, 0);
+}
+
+TEST(cut_program_clears_only_a_subset_replayably)
+{
+    unsigned saw_old = 0, saw_new = 0, saw_between = 0;
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        struct flash *f = mk_cut(2, 0, TORN_SEEDED, seed);
+        unlock();
+        fake_write32(CR, CR_PG);
+        program(f, 0x08001000, 0xA5F0); /* 1: completes */
+        program(f, 0x08001002, 0x1234); /* 2: cut while in progress */
+        CHECK_EQ(fake_power_cuts, 1);
+        CHECK(flash_power_off(f), "power still on");
+        CHECK_EQ(hw(f, 0x08001000), 0xA5F0); /* the one before it ended */
+        uint16_t r = hw(f, 0x08001002);
+        /* Bits 1 in the new value stay 1; only bits being cleared moved. */
+        CHECK((r & 0x1234) == 0x1234, "seed %llu: 0x%04x lost a 1 bit of the new value",
+              (unsigned long long)seed, r);
+        saw_old += r == 0xFFFF, saw_new += r == 0x1234, saw_between += r != 0xFFFF && r != 0x1234;
+        CHECK_EQ(flash_view(f)[0x1002], (uint8_t)r); /* the CPU sees it */
+        /* Nothing runs after the cut. */
+        program(f, 0x08001004, 0x0000);
+        wait_done();
+        CHECK_EQ(hw(f, 0x08001004), 0xFFFF);
+        flash_free(f);
+        /* The same seed gives the same torn value. */
+        f = mk_cut(2, 0, TORN_SEEDED, seed);
+        unlock();
+        fake_write32(CR, CR_PG);
+        program(f, 0x08001000, 0xA5F0);
+        program(f, 0x08001002, 0x1234);
+        CHECK_EQ(hw(f, 0x08001002), r);
+        flash_free(f);
+    }
+    /* Seeds reach both ends and the states between them. */
+    CHECK(saw_old && saw_new && saw_between > 200, "old %u, new %u, between %u", saw_old, saw_new,
+          saw_between);
+}
+
+TEST(cut_zero_program_over_data_clears_only_its_ones)
+{
+    for (uint64_t seed = 1; seed <= 100; seed++) {
+        struct flash *f = mk_cut(2, 0, TORN_SEEDED, seed);
+        unlock();
+        fake_write32(CR, CR_PG);
+        program(f, 0x08001000, 0x5A3C);
+        program(f, 0x08001000, 0x0000); /* the session's invalidation */
+        uint16_t r = hw(f, 0x08001000);
+        CHECK((r & ~0x5A3C) == 0, "seed %llu: 0x%04x has a bit 0x5A3C had at 0", (unsigned long long)seed, r);
+        flash_free(f);
+    }
+}
+
+TEST(cut_erase_only_sets_bits_of_its_page)
+{
+    unsigned full = 0, none = 0, mixed = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        struct flash *f = mk_cut(1, 0, TORN_SEEDED, seed);
+        uint8_t *a = flash_array(f);
+        for (uint32_t i = 0x800; i < 0x1400; i++)
+            a[i] = (uint8_t)(i * 37 + 11);
+        unlock();
+        erase_page(0x08000C00); /* page 3: 0xC00-0xFFF */
+        CHECK_EQ(fake_power_cuts, 1);
+        unsigned ff = 0, same = 0;
+        for (uint32_t i = 0x800; i < 0x1400; i++) {
+            uint8_t old = (uint8_t)(i * 37 + 11);
+            if (i < 0xC00 || i >= 0x1000) {
+                CHECK_EQ(a[i], old); /* other pages untouched */
+                continue;
+            }
+            CHECK((a[i] & old) == old, "seed %llu: byte 0x%x 0x%02x cleared a bit of 0x%02x",
+                  (unsigned long long)seed, i, a[i], old);
+            ff += a[i] == 0xFF, same += a[i] == old;
+        }
+        full += ff == 1024, none += same == 1024, mixed += ff < 1024 && same < 1024;
+        flash_free(f);
+    }
+    CHECK(mixed > 150, "only %u mixed pages (full %u, untouched %u)", mixed, full, none);
+}
+
+TEST(cut_option_byte_program_tears_value_and_complement)
+{
+    unsigned between = 0;
+    for (uint64_t seed = 1; seed <= 100; seed++) {
+        struct flash *f = mk_cut(2, 0, TORN_SEEDED, seed);
+        unlock();
+        fake_write32(OPTKEYR, 0x45670123);
+        fake_write32(OPTKEYR, 0xCDEF89AB);
+        fake_write32(CR, CR_OPTER | CR_OPTWRE);
+        fake_write32(CR, CR_OPTER | CR_OPTWRE | CR_STRT); /* 1 */
+        wait_done();
+        fake_write32(CR, CR_OPTPG | CR_OPTWRE);
+        fake_write(OB + 8, 0x00FE, 2); /* 2: WRP0 = 0xFE, complement 0x01 */
+        uint8_t v = flash_option_bytes(f)[8], c = flash_option_bytes(f)[9];
+        CHECK((v & 0xFE) == 0xFE && (c & 0x01) == 0x01, "seed %llu: 0x%02x 0x%02x", (unsigned long long)seed,
+              v, c);
+        between += c != 0xFF && c != 0x01;
+        flash_free(f);
+    }
+    CHECK(between > 0, "the complement byte is never caught half-way");
+}
+
+TEST(cut_option_byte_erase_only_sets_bits)
+{
+    for (uint64_t seed = 1; seed <= 50; seed++) {
+        struct flash *f = mk_cut(1, 0, TORN_SEEDED, seed);
+        uint8_t before[16];
+        memcpy(before, flash_option_bytes(f), 16);
+        unlock();
+        fake_write32(OPTKEYR, 0x45670123);
+        fake_write32(OPTKEYR, 0xCDEF89AB);
+        fake_write32(CR, CR_OPTER | CR_OPTWRE);
+        fake_write32(CR, CR_OPTER | CR_OPTWRE | CR_STRT);
+        for (int i = 0; i < 16; i++)
+            CHECK((flash_option_bytes(f)[i] & before[i]) == before[i], "seed %llu byte %d",
+                  (unsigned long long)seed, i);
+        flash_free(f);
+    }
+}
+
+TEST(cut_old_and_new_are_the_two_ends)
+{
+    struct flash *f = mk_cut(1, 0, TORN_OLD, 0);
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0x1234);
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+    CHECK_EQ(fake_power_cuts, 1);
+    flash_free(f);
+    f = mk_cut(1, 0, TORN_NEW, 0);
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0x1234);
+    CHECK_EQ(hw(f, 0x08001000), 0x1234);
+    flash_free(f);
+}
+
+TEST(cut_at_ns_tears_the_operation_in_progress)
+{
+    /* tPROG 52.5 us: a cut 10 us in tears it, one at 60 us finds it done. */
+    struct flash *f = mk_cut(0, 10000, TORN_OLD, 0);
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0x1234);
+    fake_advance_ns(100000);
+    CHECK_EQ(fake_power_cuts, 1);
+    CHECK_EQ(hw(f, 0x08001000), 0xFFFF);
+    CHECK(strstr(fake_last_event, "op 1") != NULL, "event: %s", fake_last_event);
+    flash_free(f);
+    f = mk_cut(0, 60000, TORN_OLD, 0);
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0x1234);
+    fake_advance_ns(100000);
+    CHECK_EQ(fake_power_cuts, 1);
+    CHECK_EQ(hw(f, 0x08001000), 0x1234);
+    CHECK(strstr(fake_last_event, "no flash operation in progress") != NULL, "event: %s", fake_last_event);
+    flash_free(f);
+}
+
+TEST(cut_state_reaches_the_flash_file)
+{
+    char path[] = "/tmp/vb_flash_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    fake_reset();
+    the_cut = (struct flash_cut){2, 0, TORN_SEEDED, 7};
+    struct flash_cfg cfg = {.flash_size = 64 * 1024, .page_size = 1024, .file = path, .cut = &the_cut};
+    struct flash *f = flash_new(fake_vb, &cfg);
+    unlock();
+    fake_write32(CR, CR_PG);
+    program(f, 0x08001000, 0x1234);
+    program(f, 0x08001002, 0x0000);
+    uint16_t torn = hw(f, 0x08001002);
+    flash_free(f);
+    fake_reset();
+    cfg.cut = NULL;
+    f = flash_new(fake_vb, &cfg);
+    CHECK_EQ(hw(f, 0x08001000), 0x1234);
+    CHECK_EQ(hw(f, 0x08001002), torn);
     flash_free(f);
     unlink(path);
 }

@@ -63,6 +63,15 @@ int stamp_check_layout(const struct stamp_layout *lay, char *msg, size_t msgsize
             "size, e.g. --flash-size 64K", (unsigned)lay->flash_size);
         return -1;
     }
+    /* More would also carry the flash end past 0xFFFFFFFF, where the 32-bit
+     * ends of the .dfu checks wrap (fuzz finding
+     * tests/fuzz/findings/fuzz_stamp-flash-size-past-4g). */
+    if (lay->flash_size > STAMP_FLASH_SIZE_MAX) {
+        say(msg, msgsize, "flash size %u is more than the %u KiB of the largest STM32F103: "
+            "pass the chip's flash size, e.g. --flash-size 64K", (unsigned)lay->flash_size,
+            STAMP_FLASH_SIZE_MAX / 1024u);
+        return -1;
+    }
     if (lay->base < STAMP_FLASH_START || lay->base >= flash_end) {
         say(msg, msgsize, "base 0x%08x is outside the flash 0x%08x..0x%08llx: pass the "
             "bootloader's APP_BASE, e.g. --base 0x08002000", (unsigned)lay->base,

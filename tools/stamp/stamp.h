@@ -14,6 +14,7 @@
 #define STAMP_SRAM_END 0x20010000u      /* 64 KiB, the largest F103 SRAM */
 #define STAMP_VECTOR_BYTES 64u          /* the 16 Cortex-M3 system vectors */
 #define STAMP_FLASH_SIZE_DEFAULT 0x100000u /* 1 MiB, the largest F103 */
+#define STAMP_FLASH_SIZE_MAX 0x100000u     /* ... and the most --flash-size takes */
 
 struct stamp_layout {
     uint32_t base;       /* where the image starts (APP_BASE) */
@@ -32,7 +33,8 @@ struct stamp_result {
 uint32_t stamp_get32(const uint8_t *p, unsigned word);
 void stamp_put32(uint8_t *p, unsigned word, uint32_t v);
 
-/* Checks the layout itself (base alignment, base inside the flash).
+/* Checks the layout itself (flash size whole KiB and at most 1 MiB, base
+ * alignment, base inside the flash).
  * Returns 0, or -1 with a message in msg. */
 int stamp_check_layout(const struct stamp_layout *lay, char *msg, size_t msgsize);
 

@@ -7,25 +7,36 @@
 #include "port_stm32f1.h"
 #include "regs.h"
 
-/* Right after reset, on the HSI, nothing configured: every register read
- * here is back at its reset value before the jump. */
+/* Right after reset, on the HSI, nothing configured. The inputs are read
+ * on the HSI (the double-reset window counts its cycles), the image is
+ * checked at 64 MHz, and every register touched here is back at its reset
+ * value before the jump (tests/stamp/boot_clocks.sh). */
 static void start_app_if_wanted(void)
 {
     struct boot_inputs in;
     in.magic = bkp_take_magic();
     in.pin = entry_pin_active();
     in.double_reset = !in.magic && !in.pin && bkp_double_reset();
-    enum boot_reason why = boot_decide(&in, CFG_STRICT);
-    RCC_AHBENR = RCC_AHBENR_RESET; /* the CRC unit's clock */
-    if (why == BOOT_APP)
+    clock_boot_fast();
+    if (boot_decide(&in, CFG_STRICT) == BOOT_APP) {
+        clock_reset();
         jump_to_app(CFG_APP_BASE);
+    }
+    clock_reset();
 }
 
-/* The host must see a new device: off the bus for >= 10 ms. */
-static void usb_fresh_connect(void)
+/* The host must see a disconnect: off the bus for >= 10 ms. The USB block
+ * stops first (usb_bus_detach). */
+static __attribute__((noinline)) void usb_off_20ms(void)
 {
     usb_bus_detach();
     delay_ms(20, 72000000u);
+}
+
+/* The host must see a new device. */
+static void usb_fresh_connect(void)
+{
+    usb_off_20ms();
     usb_start();
     usb_bus_attach();
 }
@@ -33,8 +44,7 @@ static void usb_fresh_connect(void)
 static void leave(void) __attribute__((noreturn));
 static void leave(void)
 {
-    usb_bus_detach(); /* stops the USB block first */
-    delay_ms(20, 72000000u);
+    usb_off_20ms();
     system_reset();
 }
 

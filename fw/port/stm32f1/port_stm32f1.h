@@ -12,7 +12,10 @@
 
 /* clock.c */
 void clock_init_72mhz(void); /* after led_on; no crystal: blinks it for ever */
-void delay_ms(uint32_t ms, uint32_t sysclk_hz);
+void delay_ms(uint32_t ms, uint32_t sysclk_hz); /* ms * sysclk_hz / 1000 <= 2^24 */
+void clock_boot_fast(void); /* from reset: SYSCLK 64 MHz (PLL, HSI / 2) */
+void clock_reset(void);     /* from clock_boot_fast: every clock register
+                               at its reset value (RM0008 7.3, 3.3.3) */
 
 /* gpio.c: board pins (fw/boards/<name>.h) */
 bool entry_pin_active(void); /* leaves GPIO clocks and config as at reset */

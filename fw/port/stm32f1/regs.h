@@ -20,13 +20,14 @@
 #define RCC_APB1RSTR REG(RCC_BASE + 0x10)
 #define RCC_APB1ENR REG(RCC_BASE + 0x1C)
 
+#define RCC_CR_HSION (1u << 0)
+#define RCC_CR_HSITRIM_RESET (16u << 3) /* 7.3.1: "default value is 16" */
 #define RCC_CR_HSEON (1u << 16)
 #define RCC_CR_HSERDY (1u << 17)
 #define RCC_CR_PLLON (1u << 24)
 #define RCC_CR_PLLRDY (1u << 25)
-#define RCC_CFGR_SW_PLL (2u << 0)
+#define RCC_CFGR_SW_PLL (2u << 0) /* SW = 00 is the HSI */
 #define RCC_CFGR_SWS_MASK (3u << 2)
-#define RCC_CFGR_SWS_PLL (2u << 2)
 #define RCC_CFGR_PPRE1_DIV2 (4u << 8) /* APB1 at most 36 MHz */
 #define RCC_CFGR_PLLSRC_HSE (1u << 16)
 #define RCC_CFGR_PLLXTPRE (1u << 17) /* PLL input HSE / 2 */
@@ -68,6 +69,7 @@
 
 #define FLASH_ACR_LATENCY_2 2u /* 48 < SYSCLK <= 72 MHz */
 #define FLASH_ACR_PRFTBE (1u << 4)
+#define FLASH_ACR_RESET 0x30u /* PRFTBS | PRFTBE, LATENCY 0 (3.3.3) */
 #define FLASH_KEY1 0x45670123u
 #define FLASH_KEY2 0xCDEF89ABu
 #define FLASH_SR_BSY (1u << 0)

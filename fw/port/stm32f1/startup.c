@@ -18,12 +18,12 @@ void reset_handler(void)
         ;
 }
 
-__attribute__((section(".vectors"), used)) void (*const vectors[7])(void) = {
+/* MemManage, BusFault and UsageFault are disabled at reset and never
+ * enabled here (SHCSR, PM0056 4.4.9): they escalate to HardFault, so the
+ * table ends with it and the code follows. */
+__attribute__((section(".vectors"), used)) void (*const vectors[4])(void) = {
     (void (*)(void))(uintptr_t)&_estack, /* initial SP */
     /* A fault resets the chip: the boot decision then runs again. */
     reset_handler, system_reset, /* NMI */
     system_reset,                /* HardFault */
-    system_reset,                /* MemManage */
-    system_reset,                /* BusFault */
-    system_reset,                /* UsageFault */
 };
