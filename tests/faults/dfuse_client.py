@@ -16,6 +16,7 @@ Usage: dfuse_client.py ORDER ADDR FILE PAGE_SIZE
                  waited), blocks of 256 bytes; after half of them an ABORT,
                  as a user's "cancel" sends it, then the whole update again
                  from the start, ended with a zero-length DNLOAD.
+  abort          the same up to the ABORT, then nothing: a user's "cancel".
 Prints "done" and exits 0 when the device accepted everything; exits 1 with
 a "FAIL ..." line otherwise (e.g. when the power was cut under it).
 """
@@ -140,14 +141,23 @@ def abort_restart(addr, data, page):
     d.leave(addr, True)
 
 
+def abort_only(addr, data, page):
+    d = Dev(True)
+    chunk = min(256, d.xfer)
+    nchunks = (len(data) + chunk - 1) // chunk
+    dfu_util_order(d, addr, data, page, chunk, stop_after=max(1, nchunks // 2))
+    d.d.ctrl_transfer(0x21, ABORT, 0, 0, None, TIMEOUT_MS)
+    d.status()
+
+
 def main():
     if len(sys.argv) != 5:
-        fail("usage: dfuse_client.py pydfu|abort-restart ADDR FILE PAGE_SIZE")
+        fail("usage: dfuse_client.py pydfu|abort-restart|abort ADDR FILE PAGE_SIZE")
     order, addr, data, page = sys.argv[1], int(sys.argv[2], 0), open(sys.argv[3], "rb").read(), \
         int(sys.argv[4], 0)
     if len(data) % 2:
         data += b"\xff"
-    run = {"pydfu": pydfu, "abort-restart": abort_restart}.get(order)
+    run = {"pydfu": pydfu, "abort-restart": abort_restart, "abort": abort_only}.get(order)
     if run is None:
         fail("unknown order %s" % order)
     try:
