@@ -79,8 +79,13 @@ static uint8_t start_session(uint32_t addr)
     session.started = true;
     if (addr == memmap.app_base || vec[0] == 0xFFFFFFFFu || vec[0] == 0)
         return DFU_OK;
-    uint8_t st = program_verified(memmap.app_base, 0);
-    return st ? st : program_verified(memmap.app_base + 2, 0);
+    /* The SP's high half first: a cut while it is programmed leaves a
+     * subset of its bits (0x2000 keeps or loses its only one), beside the
+     * untouched low half: the old SP or none the boot check takes. Low half
+     * first, a torn 0x2000yyyy started the old code on a wrong stack
+     * (tests/faults/torn_commit.c: 69,640 of 69,772 torn states). */
+    uint8_t st = program_verified(memmap.app_base + 2, 0);
+    return st ? st : program_verified(memmap.app_base, 0);
 }
 
 /* The page holding addr holds the block (len bytes of data at addr) and
@@ -143,6 +148,11 @@ static uint8_t write_half(uint32_t addr, uint16_t value)
 {
     uint16_t have = read_half(addr);
     uint32_t off = addr - memmap.app_base;
+    /* One that holds its value already (erased where the host sends
+     * 0xFFFF, or a page found unchanged) is left alone; the FPEC programs
+     * only erased ones (PGERR). */
+    if (have == value)
+        return DFU_OK;
     if (off < FLASH_HELD_BYTES) {
         if (have != 0xFFFF)
             return errPROG;
@@ -150,28 +160,29 @@ static uint8_t write_half(uint32_t addr, uint16_t value)
         session.held_mask |= (uint8_t)(1u << off / 2);
         return DFU_OK;
     }
-    /* One that holds its value already (erased where the host sends
-     * 0xFFFF) is left alone; the FPEC programs only erased ones (PGERR). */
-    return have == value ? DFU_OK : program_verified(addr, value);
+    return program_verified(addr, value);
 }
 
-/* An owed erase is settled by the page's first data, and not needed if
- * the flash already holds what erasing and writing the block would leave
- * (the block, 0xFF in the rest of the page). With wTransferSize the page
- * size (descriptors.c), dfu-util's and pydfu's blocks are whole pages (or
- * an image's short last one): an unchanged page of a rebuilt image costs
- * neither an erase nor a program. Blocks smaller than a page in the middle
- * of an image (dfu-util -t 256) find old data after them and settle the
- * erase as an eager writer would: the page's data is not all here to
- * judge it. An unstamped image's first page is rewritten all the same:
- * without a CRC only its erased vectors keep a half-written image from
- * starting (start_session). */
-static bool unchanged(uint32_t addr, const uint8_t *data, uint32_t len)
+/* An owed erase is settled by the page's first data: not needed if the
+ * page already holds what erasing it and writing the block would leave
+ * (the block's bytes in it, 0xFF in the rest). With wTransferSize the
+ * page size (descriptors.c), dfu-util's and pydfu's blocks are whole pages
+ * (or an image's short last one), so an unchanged page of a rebuilt image
+ * costs neither an erase nor a program. A block smaller than a page in
+ * the middle of an image (dfu-util -t 256) finds old data after it and
+ * settles the erase as an eager writer would. An unstamped image's first
+ * page is rewritten all the same: without a CRC only its erased vectors
+ * keep a half-written image from starting (start_session). */
+static uint8_t settle(uint32_t addr, const uint8_t *data, uint32_t len)
 {
     uint32_t page = addr & ~(memmap.page_size - 1u);
     const uint32_t *vec = (const uint32_t *)(const void *)port_mem(memmap.app_base);
-    return *owed(addr) && addr + len <= page + memmap.page_size && holds(addr, data, len) &&
-           (page != memmap.app_base || vec[DFUBOOT_STAMP_WORD_MAGIC] == DFUBOOT_STAMP_MAGIC);
+    *owed(addr) = false;
+    if (!holds(addr, data, len) ||
+        (page == memmap.app_base && vec[DFUBOOT_STAMP_WORD_MAGIC] != DFUBOOT_STAMP_MAGIC))
+        return erase_verified(page);
+    session.spared |= page == memmap.app_base;
+    return DFU_OK;
 }
 
 uint8_t flash_write(uint32_t addr, const uint8_t *data, uint32_t len)
@@ -179,16 +190,9 @@ uint8_t flash_write(uint32_t addr, const uint8_t *data, uint32_t len)
     uint8_t st = flash_check_range(addr, len);
     if (st || (addr & 1u))
         return st ? st : errADDRESS;
-    if (unchanged(addr, data, len)) {
-        *owed(addr) = false;
-        session.spared |= addr == memmap.app_base;
-        return DFU_OK;
-    }
     for (uint32_t i = 0; i < len && !st; i += 2) {
-        bool *o = owed(addr + i);
-        if (*o)
-            st = erase_verified((addr + i) & ~(memmap.page_size - 1u));
-        *o = false;
+        if (*owed(addr + i))
+            st = settle(addr + i, data + i, len - i);
         uint16_t v = data[i];
         v |= (uint16_t)((i + 1 < len ? data[i + 1] : 0xFF) << 8);
         if (!st)
@@ -243,23 +247,3 @@ void flash_drop(void)
     forget();
 }
 
-/* STM32F103 datasheet (DS5319), table "Flash memory characteristics":
- * tERASE (page) 20 ms typical, 40 ms max; tPROG 52.5 us typical, 70 us
- * max per half-word. A mass erase slice announces the maxima: polled
- * early, its GETSTATUS would wait on the flash for a whole slice. */
-uint32_t flash_erase_ms(uint32_t pages)
-{
-    return pages * 40u;
-}
-
-/* A block announces the typical time of what it needs: a host that polls
- * early only gets a NAKed GETSTATUS for a few ms (dfu-util waits 5 s for a
- * control transfer), while the maxima made every update 1.6 x slower
- * than the flash (issue 10). An unchanged page: 0. */
-uint32_t flash_write_ms(uint32_t addr, const uint8_t *data, uint32_t len)
-{
-    uint32_t ms = len * 105u / 4000u + 1u; /* len / 2 half-words x 52.5 us, rounded up */
-    if (unchanged(addr, data, len))
-        return 0;
-    return *owed(addr) && !blank(addr) ? 20u + ms : ms;
-}
