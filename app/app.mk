@@ -3,7 +3,7 @@
 #
 # Outputs (one directory per board and APP_BASE, named like fw/'s variants):
 #   build/app/<board>/blinky.{elf,bin,stamped.bin,dfu}    linked at 0x08002000
-#   build/app/<board>-app08001000/..., <board>-app08008000/...
+#   build/app/<board>-app08008000/...
 #                         for the bootloader's other APP_BASE builds (and
 #                         <board>-appNNNNNNNN for any other APP_BASE given)
 #   build/app/<board>[-appNNNNNNNN]/dfu-runtime.{elf,bin,stamped.bin,dfu}
@@ -105,7 +105,7 @@ app_dir_base = $(or $(patsubst app%,0x%,$(filter app%,$(subst -, ,$(firstword $(
 
 # build/app/<board> for the default base, build/app/<board>-appNNNNNNNN else.
 app_dir = $(BUILD)/app/$(1)$(if $(filter-out 0x08002000,$(2)),-app$(patsubst 0x%,%,$(2)))
-APP_BASES := $(sort 0x08002000 0x08001000 0x08008000 $(APP_BASE))
+APP_BASES := $(sort 0x08002000 0x08008000 $(APP_BASE))
 
 $(foreach b,$(APP_BOARDS),\
   $(foreach a,$(APP_BASES),$(eval $(call app_variant,$(call app_dir,$(b),$(a)),$(b),$(a),))\
@@ -183,7 +183,7 @@ app_e2e_spec = build/fw/$(notdir $(call app_dir,$(1),$(2)))/dfuboot.bin:$(call \
 
 ifeq ($(origin BOARD)$(origin APP_BASE),filefile)
 APP_E2E_SPECS := $(foreach b,$(BOARDS),$(call app_e2e_spec,$(b),0x08002000)) \
-	$(foreach a,0x08001000 0x08008000,$(call app_e2e_spec,bluepill,$(a)))
+	$(call app_e2e_spec,bluepill,0x08008000)
 else ifeq ($(notdir $(FW_CURRENT)),$(notdir $(call app_dir,$(BOARD),$(APP_BASE))))
 # One configuration on the command line: only when the bootloader differs
 # from the default in nothing but the board and APP_BASE.

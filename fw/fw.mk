@@ -86,8 +86,6 @@ FW_CMDLINE := $(strip $(foreach o,BOARD $(FW_OPTS),$(filter command line,$(origi
 ifeq ($(FW_CMDLINE),)
 $(call fw_set_defaults)
 $(foreach b,$(BOARDS),$(call fw_add,$(b)))
-FWV_APP_BASE := 0x08001000
-$(call fw_add,bluepill)
 FWV_APP_BASE := 0x08008000
 $(call fw_add,bluepill)
 # One option at a time, for the end-to-end and security tests (issue #4).
