@@ -18,10 +18,11 @@
 #define COMMIT_WINDOW_MS 1000u
 
 /* A mass erase runs in slices of this many pages, one per GETSTATUS (each
- * answered dfuDNBUSY, DFU 1.1 6.1.2): 8 x 40 ms at the datasheet maximum
- * keeps every request far below a host's control timeout (dfu-util: 5 s),
+ * answered dfuDNBUSY with the slice's time, DFU 1.1 6.1.2): 8 x 40 ms max
+ * keeps every request far below a host's control timeout (dfu-util: 5 s)
  * where one piece for 252 pages of a 512 KiB part could take 10 s. */
 #define ERASE_SLICE_PAGES 8u
+#define STILL_BUSY 0xFFu /* run_op: more slices to go */
 
 /* What the block waiting in DNLOAD-SYNC asks for. */
 enum op { OP_NONE, OP_NOP, OP_SET_ADDRESS, OP_ERASE, OP_MASS_ERASE, OP_UNPROTECT, OP_WRITE };
@@ -167,8 +168,19 @@ static uint8_t decode_pending(void)
     return flash_check_range(d.op_addr, d.len);
 }
 
-/* A mass erase runs one slice per GETSTATUS; after the last the op is
- * OP_NOP, and the next GETSTATUS finds the device idle. */
+static uint32_t op_poll_ms(void)
+{
+    if (d.op == OP_WRITE)
+        return flash_write_ms(d.op_addr, dnload_buf, d.len);
+    if (d.op == OP_MASS_ERASE) {
+        uint32_t left = (memmap.flash_end - d.op_addr) / memmap.page_size;
+        return flash_erase_ms(left < ERASE_SLICE_PAGES ? left : ERASE_SLICE_PAGES);
+    }
+    /* ERASE is only noted (flash_writer.h); UNPROTECT (decoded in UNPROTECT=1 builds only): one page; the
+     * others touch no flash */
+    return CFG_UNPROTECT && d.op == OP_UNPROTECT ? flash_erase_ms(1) : 0;
+}
+
 static uint8_t run_op(void)
 {
     switch (d.op) {
@@ -181,55 +193,48 @@ static uint8_t run_op(void)
     case OP_MASS_ERASE: {
         uint8_t st = flash_mass_erase(d.op_addr, ERASE_SLICE_PAGES);
         d.op_addr += ERASE_SLICE_PAGES * memmap.page_size;
-        if (d.op_addr >= memmap.flash_end)
-            d.op = OP_NOP;
-        return st;
+        return st || d.op_addr >= memmap.flash_end ? st : STILL_BUSY;
     }
+    case OP_UNPROTECT:
+        if (CFG_UNPROTECT)
+            port_read_unprotect(); /* does not return: the chip resets */
+        return errTARGET;
     case OP_WRITE:
         return flash_write(d.op_addr, dnload_buf, d.len);
-    default: /* OP_NOP; OP_UNPROTECT runs once answered (dfu_status_done) */
+    default:
         return DFU_OK;
     }
 }
 
-/* bwPollTimeout is always 0: the work is done before the answer. */
-static void put_status(uint8_t *r)
+static void put_status(uint8_t *r, uint32_t poll_ms)
 {
     r[0] = d.status;
-    r[1] = r[2] = r[3] = r[5] = 0;
+    r[1] = (uint8_t)poll_ms;
+    r[2] = (uint8_t)(poll_ms >> 8);
+    r[3] = (uint8_t)(poll_ms >> 16);
     r[4] = d.state;
+    r[5] = 0;
 }
 
-/* Each op runs when its GETSTATUS comes, before the answer: the host's
- * IN stage is NAKed while the flash works (a block: at most 2 KiB, about
- * 0.1 s; a mass erase slice of ERASE_SLICE_PAGES: at most 0.32 s, where
- * dfu-util waits 5 s for a control transfer and pydfu 4 s), and the answer
- * carries the outcome. That answer is dfuDNBUSY with bwPollTimeout 0, as
- * dfu-util (after a command) and pydfu (after anything) want it; the next
- * GETSTATUS finds dfuDNLOAD-IDLE, or runs a mass erase's next slice. */
+/* The first GETSTATUS after a block answers dfuDNBUSY with the expected
+ * duration; the flash work runs once that answer has been delivered. */
 static bool get_status(void)
 {
-    if (d.state == dfuDNBUSY && d.op != OP_MASS_ERASE) {
-        d.state = dfuDNLOAD_IDLE;
-        if (d.op == OP_WRITE) {
-            d.fresh = true;
-            d.done_ms = port_ms();
-        } else if (d.op != OP_SET_ADDRESS) {
-            d.fresh = false;
-        }
-    } else if (d.state == dfuDNLOAD_SYNC || d.state == dfuDNBUSY) {
-        uint8_t st = d.state == dfuDNLOAD_SYNC ? decode_pending() : DFU_OK;
-        if (!st)
-            st = run_op();
+    uint32_t poll_ms = 0;
+    if (d.state == dfuDNLOAD_SYNC) {
+        uint8_t st = decode_pending();
         if (st)
             fail(st);
         else
             d.state = dfuDNBUSY;
+    }
+    if (d.state == dfuDNBUSY) { /* the op, or its next slice, runs next */
+        poll_ms = op_poll_ms();
     } else if (d.state == dfuMANIFEST_SYNC) {
         d.state = dfuMANIFEST;
         d.leaving = true;
     }
-    put_status(usbc_buf);
+    put_status(usbc_buf, poll_ms);
     usbc_reply(usbc_buf, 6);
     return true;
 }
@@ -376,12 +381,30 @@ bool dfu_request(const struct usb_setup *s)
     return s->bmRequestType & 0x80 ? in_request(s) : out_request(s);
 }
 
+/* The op runs only if nothing came between the dfuDNBUSY answer and its
+ * status stage (an error, a reset). */
 void dfu_status_done(void)
 {
-    /* READ UNPROTECT resets the chip: only once its dfuDNBUSY answer has
-     * been delivered (not after an error or a reset in between). */
-    if (CFG_UNPROTECT && d.state == dfuDNBUSY && d.op == OP_UNPROTECT)
-        port_read_unprotect(); /* does not return */
-    if (d.leaving)
+    /* Only get_status enters dfuDNBUSY and only this leaves it (or fail,
+     * a reset), so the state alone says an op is due. d.op is left as is:
+     * nothing but this reads it before the next decode sets it. */
+    if (d.state == dfuDNBUSY) {
+        uint8_t st = run_op();
+        if (st == STILL_BUSY) {
+            /* the next GETSTATUS answers dfuDNBUSY again */
+        } else if (st) {
+            fail(st);
+        } else {
+            d.state = dfuDNLOAD_IDLE;
+            if (d.op == OP_WRITE) {
+                d.fresh = true;
+                d.done_ms = port_ms();
+            } else if (d.op != OP_SET_ADDRESS) {
+                d.fresh = false;
+            }
+        }
+    }
+    if (d.leaving) {
         d.state = dfuMANIFEST_WAIT_RESET;
+    }
 }

@@ -37,5 +37,10 @@ void flash_drop(void);
 /* The session holds first bytes that only flash_commit() would write. */
 bool flash_holding(void);
 
+/* Durations for bwPollTimeout (datasheet): a mass erase slice of pages
+ * at the maximum, a block's work at the typical time. */
+uint32_t flash_erase_ms(uint32_t pages);
+uint32_t flash_write_ms(uint32_t addr, const uint8_t *data, uint32_t len);
+
 
 #endif

@@ -47,6 +47,17 @@ static struct {
  * did not see) and the next answer saying anything else. */
 static bool armed;
 static bool commit_ctx; /* inside the SETUP of ABORT / zero-length DNLOAD */
+/* Inside a request that drops a session (SET_CONFIGURATION, SET_INTERFACE)
+ * or a bus reset: flash_drop() still carries out owed erases. */
+static bool drop_ctx;
+/* Pages an accepted page-ERASE command named: the writer owes them an
+ * erase (flash_writer.h) and may carry it out later, while a block of the
+ * page is written or when the session ends; each erase takes one. */
+#define MAX_PAGES 512
+static bool asked[MAX_PAGES];
+/* Set while the core drops the previous input's session (fuzz_begin): a
+ * power cut, so nothing reaches the flash. */
+static bool forgetting;
 /* Every pointer the host may have set: APP_BASE (the reset value) and each
  * SET ADDRESS POINTER it sent. */
 #define MAX_PTRS 4096
@@ -214,14 +225,14 @@ static void check_erase(uint32_t page)
     enum kind k = armed ? pend_kind() : K_NONE;
     if (k == K_MASS && in_app(page))
         return;
-    if (k == K_ERASE) {
-        uint32_t a = le32(pend.head + 1);
-        if (in_app(a) && page == (a & ~(fz.page_size - 1u)))
-            return;
-        violation("erase of page 0x%08x while ERASE 0x%08x is running", page, a);
+    /* An owed erase: while a block is written (it settles the pages the
+     * block touches), or when the session ends (commit or drop). */
+    if ((k == K_WRITE || commit_ctx || drop_ctx) && in_app(page) && asked[page_of(page)]) {
+        asked[page_of(page)] = false;
+        return;
     }
-    violation("erase of page 0x%08x with no erase command running (%s)", page,
-              armed ? "command is not an erase" : "no command armed");
+    violation("erase of page 0x%08x that no accepted ERASE command owes (%s)", page,
+              k == K_WRITE || commit_ctx || drop_ctx ? "not asked for" : "no write or session end");
 }
 
 /* value is what gets programmed; changed = the bytes it would alter. */
@@ -231,6 +242,8 @@ static void check_program(uint32_t addr, uint16_t value, uint16_t old)
     bool lo_changes = (now & 0xFF) != (old & 0xFF), hi_changes = (now >> 8) != (old >> 8);
     if (commit_ctx && addr >= fz.app_base && addr < fz.app_base + 8u)
         return; /* the held-back vector words */
+    if ((commit_ctx || drop_ctx) && value == 0 && (addr == fz.app_base || addr == fz.app_base + 2u))
+        return; /* an owed erase at the end starts the session */
     enum kind k = armed ? pend_kind() : K_NONE;
     if ((k == K_ERASE || k == K_WRITE) && value == 0 &&
         (addr == fz.app_base || addr == fz.app_base + 2u))
@@ -307,6 +320,8 @@ const uint8_t *port_unique_id(void)
 
 enum flash_result port_flash_erase_page(uint32_t addr)
 {
+    if (forgetting)
+        return FLASH_DONE;
     if (addr < FLASH_BASE_ADDR || addr >= fz.flash_end || (addr - FLASH_BASE_ADDR) % fz.page_size)
         violation("erase of 0x%08x: not a page address of this part", addr);
     if (addr < fz.app_base)
@@ -336,6 +351,8 @@ enum flash_result port_flash_erase_page(uint32_t addr)
  * PGERR, except when 0x0000 is written. */
 enum flash_result port_flash_program(uint32_t addr, uint16_t value)
 {
+    if (forgetting)
+        return FLASH_DONE;
     if (addr & 1u || addr < FLASH_BASE_ADDR || addr >= fz.flash_end - 1u)
         violation("program of 0x%08x: not a half-word of this part", addr);
     if (addr < fz.app_base)
@@ -510,11 +527,13 @@ int host_setup(const uint8_t *pkt, unsigned len)
     bool dfu_out = host.valid && s->bmRequestType == 0x21 && s->wIndex == 0;
     commit_ctx = dfu_out && (s->bRequest == DFU_ABORT || s->bRequest == DFU_DETACH ||
                              (s->bRequest == DFU_DNLOAD && !s->wLength));
+    drop_ctx = host.valid && ((s->bmRequestType == 0x00 && s->bRequest == 9) ||
+                              (s->bmRequestType == 0x01 && s->bRequest == 11));
     if (host.valid && (s->bRequest == DFU_DNLOAD || s->bRequest == DFU_UPLOAD) &&
         (s->bmRequestType & 0x7F) == 0x21 && s->wValue >= 2)
         add_xfer(s->wLength);
     usbc_on_setup();
-    commit_ctx = false;
+    commit_ctx = drop_ctx = false;
     bool accepted = !ep.rx_stall;
     if (!host.valid && accepted)
         violation("a SETUP packet of only %u bytes was accepted", len);
@@ -596,6 +615,11 @@ int host_in(uint8_t *buf)
                 check_state(buf[4], buf[0], "GETSTATUS answer", false);
                 if (armed && buf[4] == dfuDNLOAD_IDLE)
                     check_written();
+                if (armed && pend_kind() == K_ERASE && buf[4] == dfuDNBUSY && buf[0] == DFU_OK) {
+                    uint32_t a = le32(pend.head + 1);
+                    if (in_app(a))
+                        asked[page_of(a)] = true;
+                }
                 armed = pend.valid && buf[4] == dfuDNBUSY;
                 pend.busy_seen |= armed;
             }
@@ -631,7 +655,9 @@ void host_bus_reset(void)
     ep_reset();
     pend.valid = false;
     armed = false;
+    drop_ctx = true;
     usbc_on_reset();
+    drop_ctx = false;
 }
 
 /* ---- per input ------------------------------------------------------------------ */
@@ -645,6 +671,12 @@ void fuzz_begin(uint8_t config)
         if (stats_file)
             atexit(stats_at_exit);
     }
+    /* Every input starts on a fresh chip: the previous input's session
+     * (erases the writer still owed) is lost with the power. */
+    forgetting = true;
+    usbc_on_reset();
+    forgetting = false;
+    memset(asked, 0, sizeof asked);
     unsigned ki = CFG_KIB(config);
     fz.kib = fuzz_kib[ki];
     fz.app_base = fuzz_app_base[CFG_BASE(config)];

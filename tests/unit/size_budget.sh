@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # size.sh ELF          prints the bootloader's flash and RAM figures
 # size.sh --check ELF  the size-budget suite: fails over 4608 B flash
-#                      (text+data) or 3072 B RAM (data+bss+stack); prints
+#                      (text+data) or 4096 B RAM (data+bss+stack); prints
 #                      how the flash compares with issue 10's 4096-byte
 #                      goal and the DfuSe peers (3592 B measured by issue
 #                      10, 3686 B = issue 2's "3.6 KiB").
@@ -10,7 +10,9 @@
 # 0x08002000 leaves 8 KiB; 4608 B (4.5 KiB) is the guard against growth,
 # and APP_BASE 0x08001000 is no longer possible (the linker says so).
 # RAM: 2 KiB until issue 10, whose wTransferSize is the page size (one
-# block per page): the DNLOAD buffer takes 2 KiB on high-density parts.
+# block per page): the DNLOAD buffer takes 2 KiB on high-density parts,
+# and the owed-erase table 256 bytes (4 KiB: the WRP/RDP builds' SRAM
+# copy of the option-byte code did not fit 3 KiB).
 # The smallest F103 (F103x4) has 6 KiB of SRAM, and the application gets
 # all of it back after the jump.
 set -u
@@ -31,7 +33,7 @@ pass=0; fail=0
 verdict() { if [ "$1" -eq 0 ]; then pass=$((pass + 1)); echo "ok $2"; else fail=$((fail + 1)); echo "FAIL $2"; fi; }
 [ "$flash" -le 4608 ]; verdict $? "flash $flash <= 4608"
 echo "note flash $flash vs issue 10's goal 4096: $((flash - 4096)) bytes; vs the DfuSe peers 3592 / 3686: $((flash - 3592)) / $((flash - 3686)) bytes"
-[ "$ram" -le 3072 ]; verdict $? "RAM $ram <= 3072"
-[ "$estack" = 20000c00 ]; verdict $? "stack top 0x$estack == 0x20000C00"
+[ "$ram" -le 4096 ]; verdict $? "RAM $ram <= 4096"
+[ "$estack" = 20001000 ]; verdict $? "stack top 0x$estack == 0x20001000"
 echo "size: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -257,6 +257,30 @@ TEST(mass_erase_spares_the_bootloader)
         }
 }
 
+/* STM32F103 datasheet DS5319, "Flash memory characteristics": tERASE
+ * "Page (1 KB) erase time" 20 ms typ, 40 ms max; tPROG "16-bit programming
+ * time" 40/52.5/70 us min/typ/max. A mass erase slice announces the
+ * maxima (an early poll would wait for all of it); a block the typical
+ * time of the work it needs, 0 for none (issue 10). */
+TEST(poll_timeouts_follow_the_datasheet)
+{
+    static uint8_t page[1024], same[1024];
+    fill(page, sizeof page, 5);
+    CHECK_EQ(flash_erase_ms(1), 40);
+    CHECK_EQ(flash_erase_ms(8), 320);
+    fresh(64);
+    memcpy(same, sim.flash + 0x2800, sizeof same);
+    flash_erase(APP + 0x800);
+    /* 20 ms + 512 x 52.5 us = 46.88 ms */
+    CHECK_EQ(flash_write_ms(APP + 0x800, page, sizeof page), 47);
+    /* the flash already holds it: no erase, no program */
+    CHECK_EQ(flash_write_ms(APP + 0x800, same, sizeof same), 0);
+    memset(sim.flash + 0x2800, 0xFF, 0x400);
+    /* blank already: 512 x 52.5 us = 26.88 ms, no erase */
+    CHECK_EQ(flash_write_ms(APP + 0x800, page, sizeof page), 27);
+    CHECK_EQ(flash_write_ms(APP + 0x800, page, 64), 2); /* 32 x 52.5 us = 1.68 ms */
+}
+
 TEST(mass_erase_slice_stops_after_count_pages)
 {
     fresh(128);

@@ -11,8 +11,12 @@ void reset_handler(void)
 {
     /* No .data to copy: every initialised object is const (in flash), and
      * dfuboot.ld refuses a link that would need one. */
-    for (uint32_t *dst = &_sbss; dst < &_ebss;)
-        *dst++ = 0;
+    /* Four words a turn (one STM): .bss is 2.5 KiB since issue 10 (the
+     * 2 KiB DNLOAD block), cleared on the 8 MHz HSI before every boot
+     * decision; a word a turn took about 0.6 ms of the boot delay.
+     * dfuboot.ld aligns both ends to 16 bytes. */
+    for (uint32_t *dst = &_sbss; dst < &_ebss; dst += 4)
+        dst[0] = dst[1] = dst[2] = dst[3] = 0;
     main();
     for (;;)
         ;
