@@ -362,7 +362,6 @@ static bool out_request(const struct usb_setup *s)
         if (s->wLength)
             return false;
         end_session(); /* dropped or not, the device leaves (no status) */
-        d.status = DFU_OK; /* dfuMANIFEST-WAIT-RESET carries no error (fuzz_dfu) */
         d.leaving = true;
         return true;
     default:
@@ -404,7 +403,8 @@ void dfu_status_done(void)
             }
         }
     }
-    if (d.leaving) {
+    if (d.leaving) { /* even from dfuERROR (DETACH): no error status here */
         d.state = dfuMANIFEST_WAIT_RESET;
+        d.status = DFU_OK;
     }
 }

@@ -50,9 +50,10 @@ static bool commit_ctx; /* inside the SETUP of ABORT / zero-length DNLOAD */
 /* Inside a request that drops a session (SET_CONFIGURATION, SET_INTERFACE)
  * or a bus reset: flash_drop() still carries out owed erases. */
 static bool drop_ctx;
-/* Pages an accepted page-ERASE command named: the writer owes them an
- * erase (flash_writer.h) and may carry it out later, while a block of the
- * page is written or when the session ends; each erase takes one. */
+/* Pages a page-ERASE command the host sent named: the writer owes them an
+ * erase once it runs (flash_writer.h) and may carry it out later, while a
+ * block of the page is written or when the session ends; each erase takes
+ * one. (Sent, not answered: a GETSTATUS the host cut short still runs.) */
 #define MAX_PAGES 512
 static bool asked[MAX_PAGES];
 /* Set while the core drops the previous input's session (fuzz_begin): a
@@ -231,7 +232,7 @@ static void check_erase(uint32_t page)
         asked[page_of(page)] = false;
         return;
     }
-    violation("erase of page 0x%08x that no accepted ERASE command owes (%s)", page,
+    violation("erase of page 0x%08x that no ERASE command owes (%s)", page,
               k == K_WRITE || commit_ctx || drop_ctx ? "not asked for" : "no write or session end");
 }
 
@@ -527,8 +528,8 @@ int host_setup(const uint8_t *pkt, unsigned len)
     bool dfu_out = host.valid && s->bmRequestType == 0x21 && s->wIndex == 0;
     commit_ctx = dfu_out && (s->bRequest == DFU_ABORT || s->bRequest == DFU_DETACH ||
                              (s->bRequest == DFU_DNLOAD && !s->wLength));
-    drop_ctx = host.valid && ((s->bmRequestType == 0x00 && s->bRequest == 9) ||
-                              (s->bmRequestType == 0x01 && s->bRequest == 11));
+    drop_ctx = host.valid && (s->bmRequestType & 0xE0) == 0 &&
+               (s->bRequest == 9 || s->bRequest == 11); /* usb_ctrl.c's dispatch */
     if (host.valid && (s->bRequest == DFU_DNLOAD || s->bRequest == DFU_UPLOAD) &&
         (s->bmRequestType & 0x7F) == 0x21 && s->wValue >= 2)
         add_xfer(s->wLength);
@@ -579,6 +580,9 @@ int host_out(const uint8_t *data, unsigned len)
         pend.head_done = n >= (pend.len < 5u ? pend.len : 5u);
         if (pend.block == 0 && pend.len == 5 && pend.head_done && pend.head[0] == DFUSE_SET_ADDRESS)
             add_ptr(le32(pend.head + 1));
+        if (pend.block == 0 && pend.len == 5 && pend.head_done && pend.head[0] == DFUSE_ERASE &&
+            in_app(le32(pend.head + 1)))
+            asked[page_of(le32(pend.head + 1))] = true;
     }
     host.out_total += len;
     usbc_on_out();
@@ -615,11 +619,6 @@ int host_in(uint8_t *buf)
                 check_state(buf[4], buf[0], "GETSTATUS answer", false);
                 if (armed && buf[4] == dfuDNLOAD_IDLE)
                     check_written();
-                if (armed && pend_kind() == K_ERASE && buf[4] == dfuDNBUSY && buf[0] == DFU_OK) {
-                    uint32_t a = le32(pend.head + 1);
-                    if (in_app(a))
-                        asked[page_of(a)] = true;
-                }
                 armed = pend.valid && buf[4] == dfuDNBUSY;
                 pend.busy_seen |= armed;
             }
