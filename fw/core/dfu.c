@@ -176,8 +176,8 @@ static uint32_t op_poll_ms(void)
         uint32_t left = (memmap.flash_end - d.op_addr) / memmap.page_size;
         return flash_erase_ms(left < ERASE_SLICE_PAGES ? left : ERASE_SLICE_PAGES);
     }
-    /* ERASE is only noted (flash_writer.h); UNPROTECT (decoded in UNPROTECT=1 builds only): one page; the
-     * others touch no flash */
+    /* ERASE is only noted (flash_writer.h); UNPROTECT (decoded in
+     * UNPROTECT=1 builds only) erases one page; the others touch no flash */
     return CFG_UNPROTECT && d.op == OP_UNPROTECT ? flash_erase_ms(1) : 0;
 }
 

@@ -19,6 +19,12 @@ static struct {
     bool owed[PAGE_SLOTS]; /* an erase asked for, not settled yet */
 } session;
 
+/* The first address of the page holding addr. */
+static uint32_t page_start(uint32_t addr)
+{
+    return addr & ~(memmap.page_size - 1u);
+}
+
 /* The entry of the page holding addr. */
 static bool *owed(uint32_t addr)
 {
@@ -92,7 +98,7 @@ static uint8_t start_session(uint32_t addr)
  * 0xFF everywhere else: what erasing it and writing the block leave. */
 static bool holds(uint32_t addr, const uint8_t *data, uint32_t len)
 {
-    uint32_t page = addr & ~(memmap.page_size - 1u);
+    uint32_t page = page_start(addr);
     const uint8_t *p = port_mem(page);
     for (uint32_t i = 0; i < memmap.page_size; i++) {
         uint32_t k = page + i - addr;
@@ -175,7 +181,7 @@ static uint8_t write_half(uint32_t addr, uint16_t value)
  * keep a half-written image from starting (start_session). */
 static bool unchanged(uint32_t addr, const uint8_t *data, uint32_t len)
 {
-    uint32_t page = addr & ~(memmap.page_size - 1u);
+    uint32_t page = page_start(addr);
     const uint32_t *vec = (const uint32_t *)(const void *)port_mem(memmap.app_base);
     return holds(addr, data, len) &&
            (page != memmap.app_base || vec[DFUBOOT_STAMP_WORD_MAGIC] == DFUBOOT_STAMP_MAGIC);
@@ -183,7 +189,7 @@ static bool unchanged(uint32_t addr, const uint8_t *data, uint32_t len)
 
 static uint8_t settle(uint32_t addr, const uint8_t *data, uint32_t len)
 {
-    uint32_t page = addr & ~(memmap.page_size - 1u);
+    uint32_t page = page_start(addr);
     *owed(addr) = false;
     if (!unchanged(addr, data, len))
         return erase_verified(page);

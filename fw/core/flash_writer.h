@@ -42,5 +42,4 @@ bool flash_holding(void);
 uint32_t flash_erase_ms(uint32_t pages);
 uint32_t flash_write_ms(uint32_t addr, const uint8_t *data, uint32_t len);
 
-
 #endif

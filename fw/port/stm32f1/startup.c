@@ -10,8 +10,8 @@ void reset_handler(void) __attribute__((noreturn));
 void reset_handler(void)
 {
     /* No .data to copy: every initialised object is const (in flash), and
-     * dfuboot.ld refuses a link that would need one. */
-    /* Four words a turn (one STM): .bss is 2.5 KiB since issue 10 (the
+     * dfuboot.ld refuses a link that would need one.
+     * Four words a turn (one STM): .bss is 2.5 KiB since issue 10 (the
      * 2 KiB DNLOAD block), cleared on the 8 MHz HSI before every boot
      * decision; a word a turn took about 0.6 ms of the boot delay.
      * dfuboot.ld aligns both ends to 16 bytes. */
