@@ -63,10 +63,12 @@ static uint8_t program_verified(uint32_t addr, uint16_t value)
 
 /* The first change a session makes to the application region invalidates
  * the image there (its SP programmed to 0, which NOR allows), so an old
- * image half overwritten by an unfinished update never starts. Two changes
- * spare it: erasing the first page (that invalidates it anyway), and one
- * that starts beyond what a stamp covers — a data page the image does not
- * own — which leaves the session unstarted. No CRC check is needed here:
+ * image half overwritten by an unfinished update never starts. Erasing
+ * the first page is such a change too: an erase cut part-way leaves the
+ * page undefined (PM0075), the old vectors perhaps intact beside damaged
+ * code, and an unstamped image has no CRC to tell. One change spares it:
+ * one that starts beyond what a stamp covers — a data page the image does
+ * not own — which leaves the session unstarted. No CRC check is needed here:
  * the boot check covers exactly [APP_BASE, APP_BASE + length), so bytes
  * beyond it cannot make a stamped image start or stop starting. Called
  * before every erase and program: a session that changes nothing
@@ -83,7 +85,7 @@ static uint8_t start_session(uint32_t addr)
         addr - memmap.app_base >= vec[DFUBOOT_STAMP_WORD_LENGTH])
         return DFU_OK;
     session.started = true;
-    if (addr == memmap.app_base || vec[0] == 0xFFFFFFFFu || vec[0] == 0)
+    if (vec[0] == 0xFFFFFFFFu || vec[0] == 0)
         return DFU_OK;
     /* The SP's high half first: a cut while it is programmed leaves a
      * subset of its bits (0x2000 keeps or loses its only one), beside the
@@ -141,7 +143,6 @@ uint8_t flash_erase(uint32_t addr)
  * from page on (dfu.c keeps each slice short). */
 uint8_t flash_mass_erase(uint32_t page, uint32_t count)
 {
-    session.started = true;
     for (; count && page < memmap.flash_end; count--, page += memmap.page_size) {
         uint8_t st = erase_verified(page);
         if (st)

@@ -246,7 +246,7 @@ static void check_program(uint32_t addr, uint16_t value, uint16_t old)
     if ((commit_ctx || drop_ctx) && value == 0 && (addr == fz.app_base || addr == fz.app_base + 2u))
         return; /* an owed erase at the end starts the session */
     enum kind k = armed ? pend_kind() : K_NONE;
-    if ((k == K_ERASE || k == K_WRITE) && value == 0 &&
+    if ((k == K_ERASE || k == K_WRITE || k == K_MASS) && value == 0 &&
         (addr == fz.app_base || addr == fz.app_base + 2u))
         return; /* the old image made unbootable when the session starts */
     if (k == K_WRITE) {

@@ -89,14 +89,33 @@ const uint8_t *port_unique_id(void)
     return sim.uid;
 }
 
-static bool power_lost(void)
+/* 0: powered; 1: this operation is the one the cut interrupts; 2: it
+ * comes after the cut and never begins. */
+static int power_lost(void)
 {
     if (sim.ops_left < 0)
-        return false;
-    if (sim.ops_left == 0)
-        return true;
+        return 0;
+    if (sim.ops_left == 0) {
+        int first = sim.cut ? 2 : 1;
+        sim.cut = true;
+        return first;
+    }
     sim.ops_left--;
-    return false;
+    return 0;
+}
+
+/* An erase cut part-way (vboard --torn has the full model): some 0 bits
+ * already read 1, the rest are unchanged. */
+static void tear(uint8_t *p, uint32_t len)
+{
+    uint32_t x = sim.torn_seed;
+    for (uint32_t i = 0; i < len * 8; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        if ((x & 63u) == 0)
+            p[i / 8] |= (uint8_t)(1u << i % 8);
+    }
 }
 
 enum flash_result port_flash_erase_page(uint32_t addr)
@@ -109,8 +128,16 @@ enum flash_result port_flash_erase_page(uint32_t addr)
     sim.last_erase = addr;
     if (addr < sim.wrp_below)
         return FLASH_WRPRTERR;
-    if (power_lost())
+    int lost = power_lost();
+    if (lost == 2)
         return FLASH_DONE;
+    if (sim.before_erase)
+        sim.before_erase(addr);
+    if (lost == 1) {
+        if (sim.torn_seed)
+            tear(flash_at(addr, memmap.page_size), memmap.page_size);
+        return FLASH_DONE;
+    }
     memset(flash_at(addr, memmap.page_size), 0xFF, memmap.page_size);
     if (sim.erase_fail_at >= addr && sim.erase_fail_at < addr + memmap.page_size)
         *flash_at(sim.erase_fail_at, 1) = 0;

@@ -8,7 +8,9 @@
 #include "crc32_soft.h"
 #include "dfu.h"
 #include "dfuboot_abi.h"
+#include "image.h"
 #include "memmap.h"
+#include "port.h"
 #include "sim.h"
 #include "testing.h"
 
@@ -52,6 +54,7 @@ static enum boot_reason reboot(bool strict)
      * keeps the core's variables, so they are dropped with the power
      * still off: every flash operation of that drop is lost. */
     sim.ops_left = 0;
+    sim.cut = true;
     sim_bus_reset();
     sim.ops_left = -1;
     memmap_init(sim.flash_kib, APP);
@@ -63,9 +66,28 @@ struct campaign {
     unsigned cuts, partial, bricks, dfu, old_app, new_app;
 };
 
+/* Torn erases (0: a cut erase leaves its page as it was). */
+static uint32_t torn_seed;
+static unsigned plausible_erases;
+
+/* PM0075 2.3.4 ff.: an erase cut part-way leaves the page undefined: some
+ * bits already 1, the others unchanged. If that page holds vectors that
+ * could start (and no CRC covers them), a few moved bits elsewhere give a
+ * damaged image that starts; so every erase must meet vectors the boot
+ * check refuses, or a stamp whose CRC a torn page cannot match. */
+static void erase_meets(uint32_t page)
+{
+    const uint32_t *vec = (const uint32_t *)(const void *)port_mem(APP);
+    (void)page;
+    if (image_valid(vec, false) && vec[DFUBOOT_STAMP_WORD_MAGIC] != DFUBOOT_STAMP_MAGIC)
+        plausible_erases++;
+}
+
 static void one_cut(long k, bool strict, struct campaign *c)
 {
     sim_init(64, APP);
+    sim.torn_seed = torn_seed;
+    sim.before_erase = erase_meets;
     for (unsigned i = 0; i < sizeof boot_bytes; i++)
         boot_bytes[i] = (uint8_t)(i * 3);
     sim_put(0x08000000, boot_bytes, sizeof boot_bytes);
@@ -74,6 +96,8 @@ static void one_cut(long k, bool strict, struct campaign *c)
     if (dfu_util_download(APP, new_img, NEW_LEN) == 0)
         dfu_util_leave(APP);
     c->cuts++;
+    sim.before_erase = 0;
+    sim.torn_seed = 0;
     enum boot_reason why = reboot(strict);
     if (why == BOOT_APP) {
         if (app_is(old_img, OLD_LEN))
@@ -166,6 +190,38 @@ TEST(power_cut_at_every_flash_operation_stamped)
 TEST(power_cut_at_every_flash_operation_unstamped)
 {
     campaign(false, false);
+}
+
+/* Issue 12: the same campaigns with torn erases, and whatever the seed,
+ * no erase meets an unstamped image that could start: its SP is zeroed
+ * first (fw/core/flash_writer.c start_session), also before erasing the
+ * first page itself and before a mass erase. Failed before: the first
+ * page's erase spared the invalidation (plausible vectors met in every
+ * cut's session), and seed 20261127 started a damaged unstamped image. */
+TEST(torn_erases_never_meet_plausible_vectors)
+{
+    static const uint32_t seeds[] = {1, 0x9E3779B9u, 20261127u};
+    for (unsigned i = 0; i < 3; i++) {
+        torn_seed = seeds[i];
+        plausible_erases = 0;
+        campaign(false, false);
+        similar_campaign(false);
+        CHECK_EQ(plausible_erases, 0);
+        campaign(true, false);
+    }
+    torn_seed = 0;
+}
+
+TEST(mass_erase_meets_no_plausible_vectors)
+{
+    make(old_img, OLD_LEN, 5, false);
+    sim_init(64, APP);
+    sim_put(APP, old_img, OLD_LEN);
+    plausible_erases = 0;
+    sim.before_erase = erase_meets;
+    CHECK_EQ(dfuse_run(0x41, 0, false), 0);
+    CHECK_EQ(plausible_erases, 0);
+    CHECK(sim.erases >= OLD_LEN / 1024, "the mass erase erased %u pages", sim.erases);
 }
 
 TEST(session_not_touching_first_page_kills_the_old_image)
