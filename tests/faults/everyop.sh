@@ -21,7 +21,8 @@
 # and N more seeds (--seeds, default 8).
 # After each cut (tests/faults/lib.sh after_bad_end): power on without the
 # pin -> DFU mode or the complete old or new application, never a partial
-# one (a torn but plausible vector table starting counts as partial); the
+# one (a torn but plausible vector table starting counts as partial), or for
+# abort-restart the complete image its ABORT committed (outcome C); the
 # bootloader bytes and option bytes unchanged; a fresh update then succeeds.
 #
 # --specials: only the cuts at the commit words and first changes (with all
@@ -118,7 +119,7 @@ update_run() {
 
 # One worker: the plan lines W, W+J, ...: idx <TAB> K <TAB> torn
 worker() {
-    local w=$1 plan=$2 out=$3 tmpl=$4 a=$5 b=$6 order=$7 cfg=$8
+    local w=$1 plan=$2 out=$3 tmpl=$4 a=$5 b=$6 order=$7 cfg=$8 c=${9:-}
     OUR_PIDS=()
     trap 'for p in "${OUR_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
     trap 'exit 1' TERM INT
@@ -129,7 +130,7 @@ worker() {
         cp "$tmpl" "$flash"
         update_run "$tag" "$flash" "$order" "$b" --cut-at-flash-op "$k" --torn "$torn"
         cut=$(grep -m1 -o 'power cut during flash op [0-9]* ([^)]*)' "$WORK/$tag.cut.log")
-        after_bad_end "$tag" "$PORT" "$flash" "$tmpl" "$a" "$b"
+        after_bad_end "$tag" "$PORT" "$flash" "$tmpl" "$a" "$b" "$c"
         [ -n "$cut" ] || PROBLEM=${PROBLEM:-"no power cut at op $k (vboard: $(tail -1 "$WORK/$tag.cut.log"))"}
         printf '%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\n' "$idx" "$k" "$torn" "$OUTCOME" "$PROBLEM" "$cut" >>"$out"
         [ -n "$PROBLEM" ] || [ -n "${KEEP_WORK:-}" ] || rm -f "$WORK/$tag".*
@@ -150,6 +151,14 @@ run_config() {
     else
         make_plain "$A" 330 11
         make_plain "$B" 380 22
+    fi
+    # abort-restart: what its ABORT commits (dfuse_client.py: 256-byte
+    # blocks, half of them, here the first): that block, then erased flash
+    # to the page's end. The restart's first change invalidates it.
+    local C=""
+    if [ "$order" = abort-restart ]; then
+        C=$WORK/$cfg-C.bin
+        { head -c 256 "$B"; head -c $((P_PAGE - 256)) /dev/zero | tr '\0' '\377'; } >"$C"
     fi
     if ! make_template "$TMPL" "$A"; then
         fail "$cfg-template" "cannot create the template flash file"
@@ -192,7 +201,7 @@ run_config() {
     local res=$WORK/$cfg.results wpids=() w
     : >"$res"
     for ((w = 0; w < JOBS; w++)); do
-        worker $w "$plan" "$res" "$TMPL" "$A" "$B" "$order" "$cfg" &
+        worker $w "$plan" "$res" "$TMPL" "$A" "$B" "$order" "$cfg" "$C" &
         wpids+=($!)
         OUR_PIDS+=($!)
     done

@@ -177,13 +177,16 @@ app_runs() {
     return 1
 }
 
-# after_bad_end TAG PORT FLASH TEMPLATE IMG_A IMG_B: the checks after an
-# update ended badly. Boots the flash file without the pin, classifies what
-# starts, checks the bootloader bytes, then runs a fresh update of IMG_B and
-# checks the application runs. Sets OUTCOME (dfu|A|B|partial|brick) and
-# PROBLEM (empty when all is well). Logs in $WORK/TAG.*.log.
+# after_bad_end TAG PORT FLASH TEMPLATE IMG_A IMG_B [IMG_C]: the checks after
+# an update ended badly. Boots the flash file without the pin, classifies
+# what starts, checks the bootloader bytes, then runs a fresh update of IMG_B
+# and checks the application runs. Sets OUTCOME (dfu|A|B|C|partial|brick)
+# and PROBLEM (empty when all is well). IMG_C: an image the client itself
+# ended a session with (abort-restart: the blocks before its ABORT, which
+# the commit rule commits as any ABORT after a block), complete as
+# committed. Logs in $WORK/TAG.*.log.
 after_bad_end() {
-    local tag=$1 port=$2 flash=$3 tmpl=$4 a=$5 b=$6 log=$WORK/$1.boot.log pid
+    local tag=$1 port=$2 flash=$3 tmpl=$4 a=$5 b=$6 c=${7:-} log=$WORK/$1.boot.log pid
     OUTCOME=brick PROBLEM=""
     same_boot "$flash" "$tmpl" || PROBLEM="bootloader pages or option bytes changed by the cut"
     vb_up "$log" "${P_VB[@]}" --flash "$flash" $CHECK_VB_OPTS "$P_FW"
@@ -192,6 +195,7 @@ after_bad_end() {
     if grep -q 'app start' "$log"; then
         if has_image "$flash" "$a"; then OUTCOME=A
         elif has_image "$flash" "$b"; then OUTCOME=B
+        elif [ -n "$c" ] && has_image "$flash" "$c"; then OUTCOME=C
         else OUTCOME=partial; PROBLEM="partial image started: $(grep -m1 'app start' "$log")"
         fi
     elif grep -q 'usb enumerated' "$log"; then
