@@ -63,19 +63,20 @@ static uint8_t program_verified(uint32_t addr, uint16_t value)
 
 /* The first change a session makes to the application region invalidates
  * the image there (its SP programmed to 0, which NOR allows), so an old
- * image half overwritten by an unfinished update never starts. Erasing
- * the first page is such a change too: an erase cut part-way leaves the
- * page undefined (PM0075), the old vectors perhaps intact beside damaged
+ * image half overwritten by an unfinished update never starts. Erasing the
+ * first page is such a change too: an erase cut part-way may leave any of
+ * the page's 0 bits already 1 (PM0075 specifies no outcome; NOR physics,
+ * as vboard models it), the old vectors perhaps intact beside damaged
  * code, and an unstamped image has no CRC to tell. One change spares it:
  * one that starts beyond what a stamp covers — a data page the image does
- * not own — which leaves the session unstarted. No CRC check is needed here:
- * the boot check covers exactly [APP_BASE, APP_BASE + length), so bytes
- * beyond it cannot make a stamped image start or stop starting. Called
- * before every erase and program: a session that changes nothing
- * invalidates nothing. Nor does one whose first page was found to hold
- * the new stamped vectors already (flash_write): its CRC covers every
- * later page, so a half-written image fails it, and a zeroed SP could not
- * be written back without erasing that page. */
+ * not own — which leaves the session unstarted. No CRC check is needed
+ * here: the boot check covers exactly [APP_BASE, APP_BASE + length), so
+ * bytes beyond it cannot make a stamped image start or stop starting.
+ * Called before every erase and program: a session that changes nothing
+ * invalidates nothing. Nor does one whose first page was found to hold the
+ * new stamped vectors already (flash_write): its CRC covers every later
+ * page, so a half-written image fails it, and a zeroed SP could not be
+ * written back without erasing that page. */
 static uint8_t start_session(uint32_t addr)
 {
     if (session.started || session.spared)

@@ -22,7 +22,7 @@ struct sim {
     uint16_t stuck_bits;    /* bits that never clear when programming */
     long ops_left;          /* power cut: ops after this many are lost (-1 = none) */
     uint32_t torn_seed;     /* power cut during an erase: a seeded 1/64 of the page's
-                               0 bits become 1 (PM0075: "undefined"); 0 = left as it was */
+                               0 bits become 1 (vboard's NOR reading); 0 = left as it was */
     void (*before_erase)(uint32_t page); /* a test's look at the flash an erase meets */
     bool cut;               /* the power cut has happened (ops_left reached 0) */
     bool rdp;               /* FLASH_OBR.RDPRT: read-out protection level 1 */

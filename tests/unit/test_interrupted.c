@@ -70,8 +70,9 @@ struct campaign {
 static uint32_t torn_seed;
 static unsigned plausible_erases;
 
-/* PM0075 2.3.4 ff.: an erase cut part-way leaves the page undefined: some
- * bits already 1, the others unchanged. If that page holds vectors that
+/* An erase cut part-way leaves some of the page's 0 bits already 1, the
+ * others unchanged (PM0075 specifies no outcome; vboard/flash.c "Power
+ * cuts" takes this NOR reading). If that page holds vectors that
  * could start (and no CRC covers them), a few moved bits elsewhere give a
  * damaged image that starts; so every erase must meet vectors the boot
  * check refuses, or a stamp whose CRC a torn page cannot match. */
