@@ -128,7 +128,9 @@ def dfu_util_order(d, addr, data, page, chunk, stop_after=None):
         d.dnload(2, data[off:off + chunk], True, "block at 0x%08x" % (addr + off))
 
 
-def abort_restart(addr, data, page):
+def cancel_midway(addr, data, page):
+    """dfu-util's order up to half of the blocks, then an ABORT, as a user's
+    "cancel" sends it. Returns the device and the block size."""
     d = Dev(True)
     # Blocks of 256 bytes (a client may send less than wTransferSize), so
     # that even a small image has a middle to abort in.
@@ -136,17 +138,18 @@ def abort_restart(addr, data, page):
     nchunks = (len(data) + chunk - 1) // chunk
     dfu_util_order(d, addr, data, page, chunk, stop_after=max(1, nchunks // 2))
     d.d.ctrl_transfer(0x21, ABORT, 0, 0, None, TIMEOUT_MS)
+    return d, chunk
+
+
+def abort_restart(addr, data, page):
+    d, chunk = cancel_midway(addr, data, page)
     d.clear()  # errNOTDONE, if the device dropped the session
     dfu_util_order(d, addr, data, page, chunk)
     d.leave(addr, True)
 
 
 def abort_only(addr, data, page):
-    d = Dev(True)
-    chunk = min(256, d.xfer)
-    nchunks = (len(data) + chunk - 1) // chunk
-    dfu_util_order(d, addr, data, page, chunk, stop_after=max(1, nchunks // 2))
-    d.d.ctrl_transfer(0x21, ABORT, 0, 0, None, TIMEOUT_MS)
+    d, _ = cancel_midway(addr, data, page)
     d.status()
 
 

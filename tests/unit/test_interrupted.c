@@ -97,8 +97,7 @@ static void one_cut(long k, bool strict, struct campaign *c)
     if (dfu_util_download(APP, new_img, NEW_LEN) == 0)
         dfu_util_leave(APP);
     c->cuts++;
-    sim.before_erase = 0;
-    sim.torn_seed = 0;
+    sim.before_erase = 0; /* the checks of the cut session only */
     enum boot_reason why = reboot(strict);
     if (why == BOOT_APP) {
         if (app_is(old_img, OLD_LEN))
